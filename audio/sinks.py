@@ -1,0 +1,102 @@
+"""Where Lantern's voice goes: a speaker, WAV files, or nowhere. Volume is applied here."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+
+from audio import RATE_HZ
+from audio.devices import find_device, sounddevice
+from audio.wav import write_wav
+from voice.errors import AudioDeviceError
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def scaled(audio: np.ndarray, volume: float) -> np.ndarray:
+    return np.clip(audio.astype(np.float32) * volume, -32768, 32767).astype(np.int16)
+
+
+class Sink:
+    def __enter__(self) -> "Sink":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def play(self, audio: np.ndarray, volume: float, label: str = "") -> None:
+        """Queue audio (16 kHz int16) to be heard after whatever is already playing."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        return None
+
+
+class NullSink(Sink):
+    def play(self, audio: np.ndarray, volume: float, label: str = "") -> None:
+        return None
+
+
+class WavDirSink(Sink):
+    """Each reply as its own numbered WAV file (`lantern listen --out DIR`)."""
+
+    def __init__(self, directory: Path | str, prefix: str = ""):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.prefix = prefix
+        self.count = 0
+
+    def play(self, audio: np.ndarray, volume: float, label: str = "") -> None:
+        self.count += 1
+        name = f"{self.prefix}{self.count:03d}{'-' + label if label else ''}.wav"
+        write_wav(self.directory / name, scaled(audio, volume))
+
+
+class SpeakerSink(Sink):
+    """One long-lived output stream fed from a queue, so a reply starts without opening a device."""
+
+    def __init__(self, device: str | int | None):
+        sd = sounddevice()
+        self._lock = threading.Lock()
+        self._chunks: deque[np.ndarray] = deque()
+        try:
+            self._stream = sd.OutputStream(
+                samplerate=RATE_HZ, device=find_device(device, "output"), channels=1, dtype="int16",
+                callback=self._fill, latency="low",
+            )
+            self._stream.start()
+        except sd.PortAudioError as exc:
+            raise AudioDeviceError(
+                f"cannot open the speaker ({exc}). Check it is plugged in, or set audio.output_device "
+                "(see `lantern devices`)."
+            ) from None
+
+    def play(self, audio: np.ndarray, volume: float, label: str = "") -> None:
+        with self._lock:
+            self._chunks.append(scaled(audio, volume))
+
+    def idle(self) -> bool:
+        with self._lock:
+            return not self._chunks
+
+    def _fill(self, out: np.ndarray, frames: int, time: object, status: object) -> None:
+        out.fill(0)
+        written = 0
+        with self._lock:
+            while written < frames and self._chunks:
+                chunk = self._chunks[0]
+                take = min(frames - written, len(chunk))
+                out[written:written + take, 0] = chunk[:take]
+                written += take
+                if take == len(chunk):
+                    self._chunks.popleft()
+                else:
+                    self._chunks[0] = chunk[take:]
+
+    def close(self) -> None:
+        self._stream.stop()
+        self._stream.close()

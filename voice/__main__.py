@@ -1,0 +1,7 @@
+"""`python -m voice` is the `lantern` command."""
+
+import sys
+
+from voice.cli import main
+
+sys.exit(main())

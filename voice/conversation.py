@@ -1,0 +1,58 @@
+"""Turn-taking on text: the wake phrase, the follow-up window, safety first, then intents.
+
+The same logic serves `lantern chat` (typed text) and the voice pipeline (transcripts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from voice.dialog import Action, Brain
+from voice.dialogs import Dialogs
+from voice.safety import Concern, SafetySpotter
+from voice.understand import Match, Understander, split_wake
+
+
+@dataclass(frozen=True)
+class Heard:
+    woke: bool
+    """The wake phrase was said."""
+    concern: Concern
+    match: Match | None
+    """The command or answer understood, if any."""
+    for_us: bool
+    """Addressed to Lantern (wake phrase, or an answer in the follow-up window)."""
+    actions: list[Action]
+
+
+class Conversation:
+    def __init__(self, dialogs: Dialogs, brain: Brain, wake_phrase: str):
+        self.brain = brain
+        self._wake_phrase = wake_phrase
+        self.commands = Understander(dialogs.commands)
+        self._answers = Understander(dialogs.answers)
+        self._safety = SafetySpotter(dialogs)
+
+    def hear(self, text: str, in_window: bool) -> Heard:
+        """React to one utterance. Outside the follow-up window, only a wake phrase gets attention."""
+        woke, rest = split_wake(text, self._wake_phrase)
+        if not woke and not in_window:
+            return Heard(False, Concern.NONE, None, False, [])
+        if woke and not rest:
+            return Heard(True, Concern.NONE, None, True, self.brain.on_wake_only())
+        # Safety before anything else, inside any dialog.
+        concern = self._safety.check(rest)
+        if concern is Concern.SURE:
+            return Heard(woke, concern, None, True, self.brain.on_crisis())
+        if self.brain.question is not None and not woke:
+            answer = self._answers.match(rest, max_dropped=1)
+            if answer is not None:
+                return Heard(woke, concern, answer, True, self.brain.on_answer(answer))
+        command = self.commands.match(rest)
+        if concern is Concern.WEAK and (command is None or command.dropped_words > 0):
+            return Heard(woke, concern, None, True, self.brain.on_crisis_unsure())
+        if command is not None:
+            return Heard(woke, concern, command, True, self.brain.on_command(command))
+        if self.brain.question is not None:
+            return Heard(woke, concern, None, True, self.brain.on_answer(None))
+        return Heard(woke, concern, None, True, self.brain.on_not_understood())

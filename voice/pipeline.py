@@ -1,0 +1,178 @@
+"""The voice loop: frames -> endpointing -> speech to text -> conversation -> speech -> sink.
+
+Driven by frames, in stream time, so the same code runs live on a microphone and faster than real
+time on a recording. Every stage reports an event through `emit`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from audio import FRAME_SAMPLES, RATE_HZ
+from audio.chimes import listening_chime
+from audio.sinks import Sink
+from voice.config import Config
+from voice.conversation import Conversation
+from voice.dialog import Action, CancelTimers, Listen, SetVolume, Speak, StartTimer
+from voice.events import (
+    Event,
+    IntentRecognized,
+    NotUnderstood,
+    SafetyTriggered,
+    SpeechEnded,
+    SpeechStarted,
+    Spoke,
+    TimerFinished,
+    Transcribed,
+    WakeDetected,
+)
+from voice.safety import Concern
+from voice.stt import Recognizer
+from voice.timers import Timers
+from voice.tts import Synthesizer
+from voice.understand import split_wake
+from voice.vad import FRAME_SECONDS, Endpointer, Step
+
+_LOGGER = logging.getLogger(__name__)
+
+EARLY_ENDPOINT_MS = 120
+"""After this much silence, end at once if what was heard is already a complete command."""
+ECHO_TAIL_SECONDS = 0.3
+"""A live microphone stays deaf this long after Lantern stops talking (room echo)."""
+MAX_TIMER_WAIT_SECONDS = 60.0
+"""At the end of a recording, wait (in stream time) this long at most for pending timers."""
+
+
+class Pipeline:
+    def __init__(self, config: Config, conversation: Conversation, recognizer: Recognizer,
+                 synthesizer: Synthesizer, sink: Sink, emit: Callable[[Event], None], live: bool):
+        self._config = config
+        self._conversation = conversation
+        self._recognizer = recognizer
+        self._tts = synthesizer
+        self._sink = sink
+        self._emit = emit
+        self._live = live
+        self._endpointer = Endpointer(config.audio.vad_aggressiveness, config.audio.endpoint_silence_ms)
+        self._timers = Timers()
+        self._samples = 0
+        self._speaking_until = 0.0
+        """Stream time when Lantern's current speech ends."""
+        self._window_until = -1.0
+        """Follow-up window: until then, no wake phrase is needed."""
+        self._utterance_start = 0.0
+        self.stopped = False
+
+    @property
+    def now(self) -> float:
+        return self._samples / RATE_HZ
+
+    def run(self, frames: Iterable[np.ndarray]) -> None:
+        for frame in frames:
+            if self.stopped:
+                break
+            self.step(frame)
+
+    def finish_recording(self) -> None:
+        """After a recording: let pending timers (a hug's count) fire, in stream time."""
+        silence = np.zeros(FRAME_SAMPLES, dtype=np.int16)
+        deadline = self.now + MAX_TIMER_WAIT_SECONDS
+        while (due := self._timers.next_due()) is not None and due <= deadline:
+            self.step(silence)
+
+    def step(self, frame: np.ndarray) -> None:
+        self._samples += len(frame)
+        for name in self._timers.pop_due(self.now):
+            self._emit(TimerFinished(self.now, name))
+            self._act(self._conversation.brain.on_timer(name), heard_end=None, wall_end=None)
+        if self._live and self.now < self._speaking_until + ECHO_TAIL_SECONDS:
+            # Half duplex: never hear our own voice.
+            if self._endpointer.in_speech:
+                self._recognizer.finish()
+            self._endpointer.reset()
+            return
+        step = self._endpointer.push(frame, self.now)
+        if step is Step.STARTED:
+            self._utterance_start = self.now - len(self._endpointer.pre_roll) * FRAME_SECONDS
+            self._emit(SpeechStarted(self._utterance_start))
+            self._recognizer.start()
+            for earlier in self._endpointer.pre_roll:
+                self._recognizer.feed(earlier.tobytes())
+        elif step is Step.SPEECH:
+            self._recognizer.feed(frame.tobytes())
+            if self._endpointer.silent_ms >= EARLY_ENDPOINT_MS and self._complete(self._recognizer.partial()):
+                self._endpointer.reset()
+                self._end_of_utterance()
+        elif step is Step.ENDED:
+            self._end_of_utterance()
+
+    def _complete(self, partial: str) -> bool:
+        """Is the partial transcript already a whole command (so waiting longer gains nothing)?"""
+        woke, rest = split_wake(partial, self._config.wake.phrase)
+        if not rest or not (woke or self._in_window()):
+            return False
+        match = self._conversation.commands.match(rest, max_dropped=0)
+        return match is not None
+
+    def _in_window(self) -> bool:
+        return self._utterance_start <= self._window_until
+
+    def _end_of_utterance(self) -> None:
+        wall_end = time.perf_counter()
+        heard_end = self._endpointer.last_voiced_end_seconds
+        self._emit(SpeechEnded(heard_end))
+        transcript = self._recognizer.finish()
+        decode_ms = (time.perf_counter() - wall_end) * 1000
+        if not transcript.text:
+            return
+        self._emit(Transcribed(heard_end, transcript.text, round(transcript.confidence, 4), round(decode_ms, 1)))
+        if transcript.confidence < self._config.stt.min_confidence:
+            return
+        heard = self._conversation.hear(transcript.text, self._in_window())
+        if heard.woke:
+            self._emit(WakeDetected(heard_end))
+        if heard.concern is not Concern.NONE:
+            self._emit(SafetyTriggered(heard_end, heard.concern is Concern.SURE, transcript.text))
+        if heard.match is not None:
+            self._emit(IntentRecognized(heard_end, heard.match.intent, heard.match.slots))
+        elif heard.for_us and heard.concern is Concern.NONE and heard.actions and not isinstance(heard.actions[0], Listen):
+            self._emit(NotUnderstood(heard_end, transcript.text))
+        if heard.for_us:
+            self._window_until = -1.0  # a new question (if any) reopens it
+        self._act(heard.actions, heard_end, wall_end)
+
+    def _act(self, actions: list[Action], heard_end: float | None, wall_end: float | None) -> None:
+        for action in actions:
+            if isinstance(action, Speak):
+                self._say(action, heard_end, wall_end)
+                heard_end = wall_end = None  # latency is about the first reply only
+            elif isinstance(action, StartTimer):
+                self._timers.start(action.name, self.now + action.seconds)
+            elif isinstance(action, CancelTimers):
+                self._timers.cancel_all()
+            elif isinstance(action, SetVolume):
+                pass  # the brain holds the volume; the next Speak uses it
+            elif isinstance(action, Listen):
+                if self._config.audio.chimes:
+                    self._play(listening_chime(), "chime")
+                self._window_until = max(self.now, self._speaking_until) + self._config.wake.follow_up_seconds
+
+    def _say(self, action: Speak, heard_end: float | None, wall_end: float | None) -> None:
+        audio = self._tts.synthesize(action.text)
+        latency_ms = None
+        if heard_end is not None and wall_end is not None:
+            latency_ms = round((self.now - heard_end) * 1000 + (time.perf_counter() - wall_end) * 1000, 1)
+        duration = self._play(audio, "speak")
+        self._emit(Spoke(self.now, action.text, latency_ms, round(duration, 3)))
+        if action.asks is not None:
+            self._window_until = self._speaking_until + self._config.wake.follow_up_seconds
+
+    def _play(self, audio: np.ndarray, label: str) -> float:
+        self._sink.play(audio, self._conversation.brain.volume, label)
+        duration = len(audio) / RATE_HZ
+        self._speaking_until = max(self.now, self._speaking_until) + duration
+        return duration

@@ -1,0 +1,90 @@
+"""Speech to text: one interface, two engines (vosk, pocketsphinx), both restricted to our phrases.
+
+`auto` picks vosk when its model is installed (it hears far better, and is what a Pi should run),
+else pocketsphinx, whose English model ships inside its wheel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from voice.config import Config, data_dir
+from voice.dialogs import Dialogs
+from voice.errors import ModelMissingError
+from voice.grammar import recognizer_corpus
+
+_LOGGER = logging.getLogger(__name__)
+
+VOSK_MODEL_NAME = "vosk-model-small-en-us-0.15"
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    confidence: float
+    """0..1: the engine's own belief in the words."""
+
+
+class Recognizer(Protocol):
+    name: str
+
+    def start(self) -> None:
+        """A new utterance begins."""
+
+    def feed(self, pcm: bytes) -> None:
+        """16 kHz mono int16 audio, in order."""
+
+    def partial(self) -> str:
+        """The best guess so far (cheap enough to ask every frame at the end of speech)."""
+
+    def finish(self) -> Transcript:
+        """The utterance has ended: the final transcript."""
+
+
+def vosk_model_dir(config: Config) -> Path:
+    if config.stt.vosk_model:
+        return Path(os.path.expanduser(config.stt.vosk_model))
+    return data_dir() / VOSK_MODEL_NAME
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    path = Path(base) / "lantern"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def choose_engine(config: Config) -> str:
+    """The engine `auto` resolves to, or the configured one if its model is present."""
+    engine = config.stt.engine
+    model = vosk_model_dir(config)
+    if engine == "auto":
+        return "vosk" if (model / "conf" / "model.conf").exists() or (model / "am").is_dir() else "pocketsphinx"
+    if engine == "vosk" and not model.is_dir():
+        raise ModelMissingError(
+            f"no vosk model at {model}. Run `lantern models download en-us`, or set stt.engine: pocketsphinx in config.yaml."
+        )
+    return engine
+
+
+def create_recognizer(config: Config, dialogs: Dialogs) -> Recognizer:
+    engine = choose_engine(config)
+    corpus = recognizer_corpus(
+        dialogs.commands, dialogs.safety, dialogs.answers, config.wake.phrase,
+    )
+    if engine == "vosk":
+        from voice.stt_vosk import VoskRecognizer
+
+        return VoskRecognizer(vosk_model_dir(config), corpus)
+    from voice.stt_pocketsphinx import PocketsphinxRecognizer
+
+    return PocketsphinxRecognizer(corpus, cache_dir())
+
+
+def corpus_key(corpus: list[str]) -> str:
+    return hashlib.sha256("\n".join(corpus).encode()).hexdigest()[:16]

@@ -1,0 +1,72 @@
+"""Text to speech: pyttsx3 over espeak-ng, rendered to audio that our own sink plays.
+
+Rendering (not letting pyttsx3 play) keeps volume, device choice and `--out` WAVs in our hands.
+Replies repeat a lot, so rendered audio is cached by text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import tempfile
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+from audio.wav import read_wav
+from voice.errors import LanternError
+
+_LOGGER = logging.getLogger(__name__)
+CACHE_ENTRIES = 128
+
+
+class Synthesizer:
+    def __init__(self, rate_wpm: int = 150, voice: str = "en-us"):
+        try:
+            import pyttsx3
+        except ImportError as exc:
+            raise LanternError(f"pyttsx3 is not installed ({exc}); run ./script/setup") from None
+        try:
+            self._engine = pyttsx3.init("espeak")
+        except Exception as exc:  # pyttsx3 raises bare errors when libespeak-ng is missing
+            raise LanternError(f"espeak-ng is not available ({exc}). Run: sudo apt-get install espeak-ng") from None
+        self._engine.setProperty("rate", rate_wpm)
+        self._set_voice(voice)
+        self._engine.setProperty("volume", 1.0)  # volume is applied by the sink
+        self._dir = Path(tempfile.mkdtemp(prefix="lantern-tts-"))  # private (0700) scratch space
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _set_voice(self, voice: str) -> None:
+        for candidate in self._engine.getProperty("voices"):
+            if candidate.id == voice or candidate.name == voice or candidate.id.endswith("/" + voice):
+                self._engine.setProperty("voice", candidate.id)
+                return
+        raise LanternError(f"espeak-ng has no voice {voice!r} (tts.voice in config.yaml); `espeak-ng --voices=en` lists them")
+
+    def synthesize(self, text: str) -> np.ndarray:
+        """16 kHz mono int16 audio of `text`."""
+        with self._lock:
+            cached = self._cache.get(text)
+            if cached is not None:
+                self._cache.move_to_end(text)
+                return cached
+            path = self._dir / "say.wav"
+            with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved to ..."
+                self._engine.save_to_file(text, str(path))
+                self._engine.runAndWait()
+            audio = read_wav(path)
+            path.unlink(missing_ok=True)
+            self._cache[text] = audio
+            if len(self._cache) > CACHE_ENTRIES:
+                self._cache.popitem(last=False)
+            return audio
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            for child in self._dir.iterdir():
+                child.unlink()
+            self._dir.rmdir()
