@@ -54,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, metavar="FILE.wav", help="write to a WAV file instead")
     command("devices", _devices, "list microphones and speakers", config=False)
     command("check", _check, "check config.yaml and dialogs/ and say what is wrong")
+    p = command("bench", _bench, "measure how well and how fast Lantern hears and answers")
+    p.add_argument("--quick", action="store_true", help="a small corpus, for a first look (minutes, not tens)")
+    p.add_argument("--engines", default="available", help="comma-separated: pocketsphinx,vosk (default: every one installed)")
+    p.add_argument("--no-room", action="store_true", help="skip the end-to-end check through the PulseAudio room")
+    p.add_argument("--out", type=Path, default=Path("bench-results"), metavar="DIR", help="where to write results.json and results.md")
     p = command("models", _models, "get the vosk speech model", config=False)
     msub = p.add_subparsers(dest="models_command", required=True)
     d = msub.add_parser("download", help="download and install a vosk model (needs the internet once)")
@@ -132,6 +137,12 @@ def _run(args: argparse.Namespace) -> int:
         pass
     print("lantern: stopped", file=sys.stderr)
     return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from voice.bench.runner import run_bench
+
+    return run_bench(load_config(args.config), args)
 
 
 def _models(args: argparse.Namespace) -> int:

@@ -29,7 +29,7 @@ class Conversation:
     def __init__(self, dialogs: Dialogs, brain: Brain, wake_phrase: str):
         self.brain = brain
         self._wake_phrase = wake_phrase
-        self.commands = Understander(dialogs.commands)
+        self.commands = Understander(dialogs.commands, fuzzy=True)
         self._answers = Understander(dialogs.answers)
         self._safety = SafetySpotter(dialogs)
 
@@ -49,7 +49,7 @@ class Conversation:
             if answer is not None:
                 return Heard(woke, concern, answer, True, self.brain.on_answer(answer))
         command = self.commands.match(rest)
-        if concern is Concern.WEAK and (command is None or command.dropped_words > 0):
+        if concern is Concern.WEAK and (command is None or not command.exact):
             return Heard(woke, concern, None, True, self.brain.on_crisis_unsure())
         if command is not None:
             return Heard(woke, concern, command, True, self.brain.on_command(command))

@@ -116,7 +116,7 @@ class Pipeline:
         if not rest or not (woke or self._in_window()):
             return False
         match = self._conversation.commands.match(rest, max_dropped=0)
-        return match is not None
+        return match is not None and match.exact
 
     def _in_window(self) -> bool:
         return self._utterance_start <= self._window_until

@@ -1,0 +1,63 @@
+"""dialogs/: every template, list, response key and placeholder is checked when Lantern starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from voice.dialogs import RESPONSE_KEYS, load_dialogs
+from voice.errors import ConfigError
+
+CONTRACT_INTENTS = {
+    "hug", "appreciation", "leave_note", "play_notes", "checkin", "breathing", "talk_time",
+    "conversation_starter", "repair", "shared_idea", "bad_day", "professional_help", "progress",
+    "whats_next", "snooze", "skip", "stop", "repeat", "quieter", "louder", "help", "forget",
+}
+
+
+def _edit(path: Path, old: str, new: str) -> int:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    first_new_line = new.strip().splitlines()[0]
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if line.strip() == first_new_line)
+
+
+def test_shipped_dialogs_have_the_contract(works) -> None:
+    assert set(works.dialogs.commands.intents) == CONTRACT_INTENTS
+    assert set(works.dialogs.responses.variants) == set(RESPONSE_KEYS)
+
+
+def test_unknown_placeholder_names_line(project_copy: Path) -> None:
+    responses = project_copy / "dialogs/en/responses.yaml"
+    line = _edit(responses, '\nbad_day:\n', '\nbad_day:\n  - "Sorry, {name}."\n')
+    with pytest.raises(ConfigError) as err:
+        load_dialogs(project_copy / "dialogs/en", ["Sam", "Alex"])
+    assert f"responses.yaml:{line}: bad_day: unknown placeholder {{name}}" in str(err.value)
+
+
+def test_missing_response_key(project_copy: Path) -> None:
+    responses = project_copy / "dialogs/en/responses.yaml"
+    text = responses.read_text().replace("progress:\n", "progress_typo:\n", 1)
+    responses.write_text(text)
+    with pytest.raises(ConfigError, match="unknown response key 'progress_typo'"):
+        load_dialogs(project_copy / "dialogs/en", ["Sam", "Alex"])
+
+
+def test_broken_template_names_line(project_copy: Path) -> None:
+    intents = project_copy / "dialogs/en/intents.yaml"
+    line = _edit(intents, '          - "<ask> (hug|cuddle) (time|timer) <please>"',
+                 '          - "<ask> (hug|cuddle (time|timer) <please>"')
+    with pytest.raises(ConfigError) as err:
+        load_dialogs(project_copy / "dialogs/en", ["Sam", "Alex"])
+    assert f"intents.yaml:{line}: template does not parse" in str(err.value)
+
+
+def test_undefined_rule_names_line(project_copy: Path) -> None:
+    intents = project_copy / "dialogs/en/intents.yaml"
+    line = _edit(intents, '          - "<ask> (hug|cuddle) (time|timer) <please>"',
+                 '          - "<ask> (hug|cuddle) (time|timer) <pleeze>"')
+    with pytest.raises(ConfigError) as err:
+        load_dialogs(project_copy / "dialogs/en", ["Sam", "Alex"])
+    assert f"intents.yaml:{line}:" in str(err.value) and "<pleeze>" in str(err.value)
