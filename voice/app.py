@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from voice.config import Config
 from voice.conversation import Conversation
 from voice.dialog import Brain
-from voice.dialogs import Dialogs, load_dialogs
+from voice.dialogs import COMMAND_FILE, Dialogs, load_dialogs
+from voice.understand import Understander
 
 
 @dataclass
@@ -26,4 +29,14 @@ def build_brain(config: Config, rng: random.Random | None = None,
                 clock: Callable[[], datetime] = datetime.now) -> Brainworks:
     dialogs = load_dialogs(config.dialogs_path(), config.household.partners)
     brain = Brain(dialogs, config, rng=rng, clock=clock)
-    return Brainworks(config, dialogs, Conversation(dialogs, brain, config.wake.phrase))
+    templates = config.dialogs_path() / COMMAND_FILE
+    commands = _command_understander(templates, templates.stat().st_mtime_ns, config.household.partners)
+    return Brainworks(config, dialogs, Conversation(dialogs, brain, config.wake.phrase, commands))
+
+
+@functools.lru_cache(maxsize=4)
+def _command_understander(templates: Path, mtime_ns: int, partners: tuple[str, ...]) -> Understander:
+    """Sampling phrases for the nearest-phrase match takes a moment: once per set of templates.
+    (A new session per recording reuses it; it holds no conversation state.)"""
+    dialogs = load_dialogs(templates.parent, partners)
+    return Understander(dialogs.commands, fuzzy=True)

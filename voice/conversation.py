@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from voice.dialog import Action, Brain
 from voice.dialogs import Dialogs
 from voice.safety import Concern, SafetySpotter
-from voice.understand import Match, Understander, split_wake
+from voice.understand import GUESS_MIN_CONFIDENCE, Match, Understander, split_wake
 
 
 @dataclass(frozen=True)
@@ -26,15 +26,16 @@ class Heard:
 
 
 class Conversation:
-    def __init__(self, dialogs: Dialogs, brain: Brain, wake_phrase: str):
+    def __init__(self, dialogs: Dialogs, brain: Brain, wake_phrase: str, commands: Understander | None = None):
         self.brain = brain
         self._wake_phrase = wake_phrase
-        self.commands = Understander(dialogs.commands, fuzzy=True)
+        self.commands = commands or Understander(dialogs.commands, fuzzy=True)
         self._answers = Understander(dialogs.answers)
         self._safety = SafetySpotter(dialogs)
 
-    def hear(self, text: str, in_window: bool) -> Heard:
-        """React to one utterance. Outside the follow-up window, only a wake phrase gets attention."""
+    def hear(self, text: str, in_window: bool, confidence: float = 1.0) -> Heard:
+        """React to one utterance. Outside the follow-up window, only a wake phrase gets attention.
+        `confidence`: the recogniser's belief in `text` (typed text: 1)."""
         woke, rest = split_wake(text, self._wake_phrase)
         if not woke and not in_window:
             return Heard(False, Concern.NONE, None, False, [])
@@ -48,7 +49,7 @@ class Conversation:
             answer = self._answers.match(rest, max_dropped=1)
             if answer is not None:
                 return Heard(woke, concern, answer, True, self.brain.on_answer(answer))
-        command = self.commands.match(rest)
+        command = self.commands.match(rest, guess=confidence >= GUESS_MIN_CONFIDENCE)
         if concern is Concern.WEAK and (command is None or not command.exact):
             return Heard(woke, concern, None, True, self.brain.on_crisis_unsure())
         if command is not None:

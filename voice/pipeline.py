@@ -132,7 +132,7 @@ class Pipeline:
         self._emit(Transcribed(heard_end, transcript.text, round(transcript.confidence, 4), round(decode_ms, 1)))
         if transcript.confidence < self._config.stt.min_confidence:
             return
-        heard = self._conversation.hear(transcript.text, self._in_window())
+        heard = self._conversation.hear(transcript.text, self._in_window(), transcript.confidence)
         if heard.woke:
             self._emit(WakeDetected(heard_end))
         if heard.concern is not Concern.NONE:

@@ -33,7 +33,11 @@ class PocketsphinxRecognizer:
         lm_path, dict_path = cache / f"lm-{key}.arpa", cache / f"lm-{key}.dict"
         if not (lm_path.exists() and dict_path.exists()):
             _build(corpus, model / "cmudict-en-us.dict", lm_path, dict_path)
-        self._decoder = Decoder(hmm=str(model / "en-us"), lm=str(lm_path), dict=str(dict_path), loglevel="FATAL")
+        # One decoder for the whole run: its cepstral mean adapts to the room (and to a voice) across
+        # utterances, which measurably helps; a fresh decoder per recording heard worse. Dither (seeded,
+        # so results repeat): exact digital silence, as from a null sink or espeak, derails the decoder.
+        self._decoder = Decoder(hmm=str(model / "en-us"), lm=str(lm_path), dict=str(dict_path),
+                                dither=True, seed=1, loglevel="FATAL")
         self._in_utterance = False
 
     def start(self) -> None:

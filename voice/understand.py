@@ -27,6 +27,9 @@ FUZZY_SAMPLES_PER_INTENT = 800
 FUZZY_MIN_SIMILARITY = 0.67
 """Below this, a phrasing the templates do not cover is not understood rather than guessed.
 Tuned on the corpus's dev split: out-of-domain requests stay rejected."""
+GUESS_MIN_CONFIDENCE = 0.05
+"""A transcript the recogniser believes less than this is matched to templates only, never guessed:
+in noise, a doubtful transcript plus a guess made wrong commands."""
 
 
 @dataclass(frozen=True)
@@ -60,9 +63,10 @@ class Understander:
         self._intents = intents
         self._nearest = NearestPhrase(intents) if fuzzy else None
 
-    def match(self, text: str, max_dropped: int = MAX_DROPPED_WORDS) -> Match | None:
+    def match(self, text: str, max_dropped: int = MAX_DROPPED_WORDS, guess: bool = True) -> Match | None:
+        """`guess=False` allows template matches only (for transcripts the recogniser itself doubts)."""
         exact = self._template_match(text, max_dropped)
-        if exact is not None or self._nearest is None:
+        if exact is not None or self._nearest is None or not guess:
             return exact
         return self._nearest.match(text)
 

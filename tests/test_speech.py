@@ -1,0 +1,91 @@
+"""Real speech through the real pipeline: synthesised voices, clean and in kitchen noise.
+
+The figures against the targets come from `lantern bench`; these tests pin behaviour with margins,
+so a change that breaks hearing fails here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from audio.sinks import NullSink
+from audio.sources import ArraySource
+from voice.app import build_brain
+from voice.bench.speech import default_cache_dir, kitchen_noise, mix_at_snr, utterance
+from voice.events import Event
+from voice.pipeline import Pipeline
+from voice.stt import create_recognizer
+from voice.tts import Synthesizer
+from tests.test_understand import DEV, ISSUE_EXAMPLES
+
+VOICES = ("hibari", "espeak-us")
+FLOOR_ESPEAK = 0.7
+FLOOR_NOISE = 0.7
+CHATTER = DEV.chatter[:8]
+CRISIS = ["I want to hurt myself", "I don't want to be here anymore", "I might hurt the baby", *DEV.crisis[:5]]
+
+
+@pytest.fixture(scope="module")
+def parts(config):
+    works = build_brain(config)
+    return config, create_recognizer(config, works.dialogs), Synthesizer(config.tts.rate_wpm, config.tts.voice)
+
+
+def hear(parts, audio) -> list[Event]:
+    config, recognizer, tts = parts
+    events: list[Event] = []
+    pipeline = Pipeline(config, build_brain(config).conversation, recognizer, tts, NullSink(), events.append, live=False)
+    pipeline.run(ArraySource(audio).frames())
+    return events
+
+
+def first_intent(events: list[Event]) -> str | None:
+    return next((e.name for e in events if e.type == "intent"), None)
+
+
+def clip(text: str | None, voice: str, wake: str | None = "hey lantern", snr_db: float | None = None):
+    audio = utterance(text, voice, default_cache_dir(), wake=wake)
+    if snr_db is not None:
+        audio = mix_at_snr(audio, kitchen_noise(len(audio), seed=len(text or "")), snr_db)
+    return audio
+
+
+# Floors sit a little under what this machine measured (see README, "How well it hears"): the natural
+# voice is heard almost perfectly; espeak's robotic voice and 10 dB kitchen noise are the hard cases.
+@pytest.mark.parametrize("voice,snr_db,floor,max_wrong", [
+    ("hibari", None, 0.95, 0), ("espeak-us", None, FLOOR_ESPEAK, 1), ("hibari", 10.0, FLOOR_NOISE, 2),
+])
+def test_commands_heard(parts, voice: str, snr_db: float | None, floor: float, max_wrong: int) -> None:
+    cases = [(intent, text) for intent, texts in ISSUE_EXAMPLES.items() for text in texts]
+    heard = {text: first_intent(hear(parts, clip(text, voice, snr_db=snr_db))) for _, text in cases}
+    correct = sum(heard[text] == intent for intent, text in cases)
+    wrong = {text: got for intent, text in cases if (got := heard[text]) not in (None, intent)}
+    print(f"{voice} snr={snr_db}: {correct}/{len(cases)} correct, wrong: {wrong}")
+    assert correct / len(cases) >= floor, heard
+    assert len(wrong) <= max_wrong, wrong
+
+
+@pytest.mark.parametrize("voice", VOICES)
+def test_chatter_never_triggers(parts, voice: str) -> None:
+    for text in CHATTER:
+        events = hear(parts, clip(text, voice, wake=None))
+        assert not [e for e in events if e.type in ("wake", "intent", "speak")], (text, events)
+
+
+@pytest.mark.parametrize("text", CRISIS)
+def test_crisis_heard_in_speech(parts, text: str) -> None:
+    events = hear(parts, clip(text, "hibari"))
+    assert any(e.type == "safety" for e in events), events
+    assert any(e.type == "speak" and "9, 8, 8" in e.text for e in events)
+
+
+def test_command_after_a_pause_needs_no_second_wake(parts) -> None:
+    audio = utterance("start a hug", "hibari", default_cache_dir(), pause_seconds=1.0)
+    events = hear(parts, audio)
+    assert first_intent(events) == "hug"
+
+
+def test_latency_is_reported(parts) -> None:
+    events = hear(parts, clip("start a hug", "hibari"))
+    reply = next(e for e in events if e.type == "speak")
+    assert reply.latency_ms is not None and 0 < reply.latency_ms < 5000

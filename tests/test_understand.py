@@ -1,0 +1,98 @@
+"""Utterance -> intent, as text. The table is data: the issue's examples, and the corpus's dev split
+(the split the templates are tuned on; the test split is only reported, by `lantern bench`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from voice.bench.speech import load_corpus
+from voice.safety import Concern, SafetySpotter
+from voice.understand import Understander, split_wake
+
+ISSUE_EXAMPLES = {
+    "hug": ["start a hug", "hug time"],
+    "appreciation": ["appreciation", "I want to thank Sam"],
+    "leave_note": ["leave a note for Alex", "record a message for Sam"],
+    "play_notes": ["play my messages", "any notes for me"],
+    "checkin": ["check in", "I can't sleep"],
+    "breathing": ["help me breathe", "breathing exercise"],
+    "talk_time": ["start talk time", "start our protected time"],
+    "conversation_starter": ["help us start a conversation"],
+    "repair": ["help us repair something", "we need to talk about a hurt"],
+    "shared_idea": ["give us an idea", "what can we do together"],
+    "bad_day": ["I'm having a bad day"],
+    "professional_help": ["do we need a therapist"],
+    "progress": ["how are we doing"],
+    "whats_next": ["what's next", "what's on the schedule"],
+    "snooze": ["snooze", "remind me in ten minutes"],
+    "skip": ["skip today", "not today"],
+    "stop": ["stop", "cancel"],
+    "repeat": ["repeat that", "say that again"],
+    "quieter": ["quieter", "speak softly"],
+    "louder": ["louder", "speak up"],
+    "help": ["what can you do", "help"],
+    "forget": ["delete everything"],
+}
+DEV = load_corpus("dev")
+
+
+@pytest.fixture(scope="module")
+def commands(works) -> Understander:
+    return Understander(works.dialogs.commands, fuzzy=True)
+
+
+@pytest.fixture(scope="module")
+def works(config):
+    from voice.app import build_brain
+
+    return build_brain(config)
+
+
+@pytest.mark.parametrize("intent,text", [(i, t) for i, ts in ISSUE_EXAMPLES.items() for t in ts])
+def test_issue_examples_match_templates_exactly(commands: Understander, intent: str, text: str) -> None:
+    match = commands.match(text)
+    assert match is not None and match.intent == intent and match.exact
+
+
+@pytest.mark.parametrize("intent,text", [(i, t) for i, ts in DEV.intents.items() for t in ts])
+def test_dev_phrasings(commands: Understander, intent: str, text: str) -> None:
+    match = commands.match(text)
+    assert match is not None and match.intent == intent
+
+
+@pytest.mark.parametrize("text", DEV.out_of_domain)
+def test_out_of_domain_is_not_understood(commands: Understander, text: str) -> None:
+    assert commands.match(text) is None
+
+
+def test_slots(commands: Understander) -> None:
+    assert commands.match("remind me in twenty minutes").slots == {"minutes": 20}
+    assert commands.match("I want to thank Alex").slots == {"partner": "alex"}
+
+
+def test_a_stray_word_is_tolerated_but_costs(commands: Understander) -> None:
+    match = commands.match("um start a hug now please")
+    assert match is not None and match.intent == "hug" and not match.exact
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("hey lantern start a hug", (True, "start a hug")),
+    ("Hey, Lantern! Start a hug.", (True, "start a hug")),
+    ("um hey lantern stop", (True, "stop")),
+    ("start a hug", (False, "start a hug")),
+    ("they say lantern festivals are nice", (False, "they say lantern festivals are nice")),
+])
+def test_wake_phrase(text: str, expected: tuple[bool, str]) -> None:
+    assert split_wake(text, "hey lantern") == expected
+
+
+@pytest.mark.parametrize("text", list(DEV.crisis) + list(load_corpus("test").crisis) + [
+    "I want to hurt myself", "I don't want to be here anymore", "I might hurt the baby",
+])
+def test_every_crisis_phrase_is_caught(works, text: str) -> None:
+    assert SafetySpotter(works.dialogs).check(text) is not Concern.NONE
+
+
+@pytest.mark.parametrize("text", ["start a hug", "stop", "end it", "we need to talk about a hurt", "skip today"])
+def test_ordinary_commands_are_not_crises(works, text: str) -> None:
+    assert SafetySpotter(works.dialogs).check(text) is not Concern.SURE

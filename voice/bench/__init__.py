@@ -1,0 +1,1 @@
+"""Benchmark support: synthetic test speech, kitchen noise and the phrase corpus."""
