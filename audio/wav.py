@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import wave
 from pathlib import Path
 
@@ -21,8 +22,8 @@ def read_wav(path: Path | str) -> np.ndarray:
             raw = wav.readframes(wav.getnframes())
     except FileNotFoundError:
         raise AudioFileError(f"{path}: no such file") from None
-    except (wave.Error, EOFError) as exc:
-        raise AudioFileError(f"{path}: not a readable WAV file ({exc}); convert it with `sox {path.name} -r 16000 -c 1 out.wav`") from None
+    except (wave.Error, EOFError, RuntimeError, ValueError, struct.error) as exc:  # wave's ways to say "broken"
+        raise AudioFileError(f"{path}: not a readable WAV file ({exc or 'cut short'}); convert it with `sox {path.name} -r 16000 -c 1 out.wav`") from None
     except OSError as exc:
         raise AudioFileError(f"{path}: cannot read it ({exc.strerror})") from None
     if rate <= 0 or channels <= 0:

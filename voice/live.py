@@ -28,7 +28,7 @@ def run_live(config: Config, emit: Callable[[Event], None]) -> None:
         for text in works.dialogs.responses.variants[key]:
             tts.synthesize(text)
     try:
-        with SpeakerSink(config.audio.output_device) as sink, MicrophoneSource(config.audio.input_device) as mic:
+        with MicrophoneSource(config.audio.input_device) as mic, SpeakerSink(config.audio.output_device) as sink:
             pipeline = Pipeline(config, works.conversation, recognizer, tts, sink, emit, live=True)
             _LOGGER.info("ready in %.2f s", time.perf_counter() - started)
             emit(Ready(0.0, recognizer.name))

@@ -9,8 +9,10 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import shutil
 import tempfile
 import threading
+import weakref
 from collections import OrderedDict
 from pathlib import Path
 
@@ -37,6 +39,7 @@ class Synthesizer:
         self._set_voice(voice)
         self._engine.setProperty("volume", 1.0)  # volume is applied by the sink
         self._dir = Path(tempfile.mkdtemp(prefix="lantern-tts-"))  # private (0700) scratch space
+        weakref.finalize(self, shutil.rmtree, self._dir, True)  # removed even if close() is never called
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -66,7 +69,4 @@ class Synthesizer:
             return audio
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            for child in self._dir.iterdir():
-                child.unlink()
-            self._dir.rmdir()
+        shutil.rmtree(self._dir, ignore_errors=True)

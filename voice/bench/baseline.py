@@ -35,8 +35,10 @@ class OpenPocketsphinx:
         except ImportError as exc:
             raise ModelMissingError(f"pocketsphinx is not installed ({exc})") from None
         model = Path(get_model_path()) / "en-us"
+        # Dithered like Lantern's own decoder (voice/stt_pocketsphinx.py): exact digital silence derails
+        # pocketsphinx whatever the language model, so this keeps the comparison about the LM.
         self._decoder = Decoder(hmm=str(model / "en-us"), lm=str(model / "en-us.lm.bin"),
-                                dict=str(model / "cmudict-en-us.dict"), loglevel="FATAL")
+                                dict=str(model / "cmudict-en-us.dict"), dither=True, seed=1, loglevel="FATAL")
         self._in_utterance = False
 
     def start(self) -> None:
@@ -119,7 +121,7 @@ class UsualConversation:
         self._safety = Understander(dialogs.safety)
         self._wake_phrase = wake_phrase
 
-    def hear(self, text: str, in_window: bool) -> Heard:
+    def hear(self, text: str, in_window: bool, confidence: float = 1.0) -> Heard:
         woke, rest = split_wake(text, self._wake_phrase)
         if not woke and not in_window:
             return Heard(False, Concern.NONE, None, False, [])

@@ -175,10 +175,10 @@ class TimedConversation:
         self.brain = inner.brain
         self.commands = _TimedMatcher(inner.commands, profile)
 
-    def hear(self, text: str, in_window: bool) -> Any:
+    def hear(self, text: str, *args: Any, **kwargs: Any) -> Any:
         t = time.perf_counter()
         try:
-            return self.inner.hear(text, in_window)
+            return self.inner.hear(text, *args, **kwargs)
         finally:
             self.profile.turn.hear_ms += (time.perf_counter() - t) * 1000
 
@@ -194,6 +194,8 @@ class Parts:
     dialogs: Dialogs
     recognizer: Recognizer
     tts: Synthesizer
+    commands: Any
+    """The command Understander built once (its nearest-phrase table takes a moment), as build_brain does."""
     build_seconds: float
 
     def conversation(self, seed: int) -> Any:
@@ -202,7 +204,14 @@ class Parts:
             from voice.bench.baseline import UsualConversation
 
             return UsualConversation(self.dialogs, brain, self.config.wake.phrase)
-        return Conversation(self.dialogs, brain, self.config.wake.phrase)
+        return Conversation(self.dialogs, brain, self.config.wake.phrase, self.commands)
+
+    def reset_adaptation(self) -> None:
+        """Forget what the recogniser has adapted to (pocketsphinx's running cepstral mean), so a run of
+        clips hears the same whichever worker and whatever clips came before. vosk keeps no such state."""
+        decoder = getattr(self.recognizer, "_decoder", None)
+        if decoder is not None and hasattr(decoder, "reinit_feat"):
+            decoder.reinit_feat()
 
     def close(self) -> None:
         self.tts.close()
@@ -223,7 +232,8 @@ def build_parts(config: Config, engine: str, mode: str) -> Parts:
     for key in PRERENDERED:
         for text in works.dialogs.responses.variants[key]:
             tts.synthesize(text)
-    return Parts(config, engine, mode, works.dialogs, recognizer, tts, time.perf_counter() - started)
+    return Parts(config, engine, mode, works.dialogs, recognizer, tts, works.conversation.commands,
+                 time.perf_counter() - started)
 
 
 def new_pipeline(parts: Parts, profile: Profile, emit: Callable[[Event], None], seed: int = 0,
@@ -363,4 +373,5 @@ def worker_run(task: tuple[Config, str, str, list[ClipSpec], Path]) -> list[dict
         parts = _PARTS[(engine, mode)] = build_parts(config, engine, mode)
     from voice.bench.clips import clip_audio
 
+    parts.reset_adaptation()  # each task is one voice in one condition, heard in corpus order
     return [run_clip(parts, spec, clip_audio(spec, cache_dir)) for spec in specs]
