@@ -30,7 +30,7 @@ class VoskRecognizer:
             raise ModelMissingError(
                 f"the vosk model at {model_dir} does not load ({exc}). Remove it and run `lantern models download en-us`."
             ) from None
-        self._grammar = json.dumps(sorted(words_of(corpus)) + ["[unk]"])
+        self._grammar = json.dumps(sorted(words_of(corpus)) + ["[unk]"], ensure_ascii=False)  # vosk reads raw UTF-8
         self._vosk = vosk
         self._recognizer = None
 
