@@ -40,4 +40,4 @@ def find_device(wanted: str | int | None, kind: str) -> int | None:
             if str(wanted).lower() in d["name"].lower():
                 return int(d["index"])
     names = ", ".join(f"{d['index']}: {d['name']}" for d in devices)
-    raise AudioDeviceError(f"no {what} matches audio.{kind}_device = {wanted!r} in config.yaml. Available: {names}")
+    raise AudioDeviceError(f"no {what} matches audio.{kind}_device = {wanted!r} in config.yaml. Available: {names} (`lantern devices` lists them)")

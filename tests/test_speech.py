@@ -75,8 +75,11 @@ def test_chatter_never_triggers(parts, voice: str) -> None:
 @pytest.mark.parametrize("text", CRISIS)
 def test_crisis_heard_in_speech(parts, text: str) -> None:
     events = hear(parts, clip(text, "hibari"))
-    assert any(e.type == "safety" for e in events), events
-    assert any(e.type == "speak" and "9, 8, 8" in e.text for e in events)
+    safety = next((e for e in events if e.type == "safety"), None)
+    assert safety is not None, events
+    # A sure hit names the help lines at once; an unsure one (misheard words) asks first.
+    expected = "9, 8, 8" if safety.certain else "Did you say you need help?"
+    assert any(e.type == "speak" and expected in e.text for e in events), events
 
 
 def test_command_after_a_pause_needs_no_second_wake(parts) -> None:
