@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import re
 import shutil
 import tempfile
 import threading
@@ -51,7 +52,12 @@ class Synthesizer:
         raise LanternError(f"espeak-ng has no voice {voice!r} (tts.voice in config.yaml); `espeak-ng --voices=en` lists them")
 
     def synthesize(self, text: str) -> np.ndarray:
-        """16 kHz mono int16 audio of `text`."""
+        """16 kHz mono int16 audio of `text`, rendered a sentence at a time (pyttsx3's espeak driver
+        loses some multi-sentence texts; short pieces are also what a streaming reply will need)."""
+        sentences = [s for s in re.split(r"(?<=[.?!])\s+", text.strip()) if s]
+        return np.concatenate([self._sentence(s) for s in sentences]) if sentences else np.zeros(0, np.int16)
+
+    def _sentence(self, text: str) -> np.ndarray:
         with self._lock:
             cached = self._cache.get(text)
             if cached is not None:
@@ -61,6 +67,8 @@ class Synthesizer:
             with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved to ..."
                 self._engine.save_to_file(text, str(path))
                 self._engine.runAndWait()
+            if not path.exists():
+                raise LanternError(f"espeak-ng rendered nothing for {text!r}")
             audio = read_wav(path)
             path.unlink(missing_ok=True)
             self._cache[text] = audio
