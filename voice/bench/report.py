@@ -189,7 +189,7 @@ def _fmt(value: Any, unit: str = "") -> str:
     if value is None:
         return "–"
     if isinstance(value, float):
-        text = f"{value:.1f}" if abs(value) >= 1 or value == 0 else f"{value:.3f}"
+        text = f"{value:.1f}" if abs(value) >= 1 or value == 0 else f"{value:.3g}"
     else:
         text = str(value)
     return f"{text} {unit}".strip() if unit and unit != "%" else f"{text}{unit}"
