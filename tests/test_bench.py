@@ -13,7 +13,7 @@ import pytest
 
 from voice.bench import report
 from voice.bench.baseline import UsualConversation
-from voice.bench.clips import CHATTER, COMMAND, CRISIS, OUT_OF_DOMAIN, ClipSpec, Condition, Selection, clip_specs, thin
+from voice.bench.clips import CHATTER, COMMAND, CRISIS, OUT_OF_DOMAIN, Condition, Selection, clip_specs, thin
 from voice.bench.measure import live_finish, score
 from voice.bench.room_check import Played, measure_gaps, onset, sound_extent
 from voice.dialog import Brain
@@ -150,7 +150,7 @@ def test_summary_counts() -> None:
 def _engine(clean: tuple[int, int], noisy: tuple[int, int], cpu: float = 1.0) -> dict[str, Any]:
     lantern = _summary(*clean, *noisy)
     baseline = _summary(clean[0] - 5, clean[1], 0, noisy[1])
-    baseline["latency_ms"]["p50"] = 900.0
+    baseline["latency_ms"]["p50"], baseline["latency_ms"]["p95"] = 900.0, 1500.0
     baseline["stt_rtf"] = 0.5
     idle = {"quiet": {"cpu_percent": cpu, "seconds": 60.0}, "chatter": {"cpu_percent": 2.0, "seconds": 60.0},
             "peak_rss_mb": 180.0, "ready_seconds": 2.5}
@@ -171,6 +171,18 @@ def test_targets_are_never_rounded_in_our_favour() -> None:
     assert targets["[pocketsphinx] more accurate than the usual way"]["met"] is True
     room = targets["reply latency through the room, p50"]
     assert room["met"] is None and "no PulseAudio" in room["note"]
+
+
+def test_more_accurate_means_no_worse_anywhere() -> None:
+    engine = _engine((99, 100), (95, 100))
+    engine["matched"]["baseline"]["out_of_domain"]["wrong_rate"] = 0.0
+    engine["matched"]["lantern"]["out_of_domain"]["wrong_rate"] = 0.25
+    targets = {t["name"]: t for t in report.evaluate_targets({"pocketsphinx": engine}, {})}
+    more = targets["[pocketsphinx] more accurate than the usual way"]
+    assert more["met"] is False and "out-of-domain 25.0% vs 0.0%" in more["note"]
+    engine["matched"]["baseline"]["latency_ms"]["p95"] = 100.0  # the usual way's slowest replies are quicker
+    targets = {t["name"]: t for t in report.evaluate_targets({"pocketsphinx": engine}, {})}
+    assert targets["[pocketsphinx] faster than the usual way"]["met"] is False
 
 
 def test_room_targets_from_gaps() -> None:
@@ -276,3 +288,10 @@ def test_bench_runs_end_to_end_on_a_tiny_corpus(config, tmp_path: Path) -> None:
     assert result["engines"]["pocketsphinx"]["matched"]["baseline"]["clips"] == 22 + 1 + 1 + 1
     assert result["engines"]["pocketsphinx"]["idle"]["peak_rss_mb"] > 0
     assert (tmp_path / "results.md").read_text().startswith("# Lantern benchmark")
+
+
+def test_results_with_numpy_numbers_are_still_json() -> None:
+    room = {"engine": "pocketsphinx", "utterances": [{"gap_ms": np.float64(250.0)}, {"gap_ms": np.float64(260.0)}]}
+    targets = report.evaluate_targets({}, room)
+    text = report.to_json({"targets": targets, "x": np.int64(3), "ok": np.bool_(True)})
+    assert json.loads(text)["x"] == 3 and json.loads(text)["ok"] is True

@@ -324,6 +324,7 @@ def run_clip(parts: Parts, spec: ClipSpec, audio: np.ndarray) -> dict[str, Any]:
         "expected": spec.expected,
         "ok": score(spec.kind, spec.expected, events),
         "heard": [e["text"] for e in events if e["type"] == "transcript"],
+        "confidence": [e["confidence"] for e in events if e["type"] == "transcript"],
         "intent": intents[0] if intents else None,
         "safety": any(e["type"] == "safety" for e in events),
         "spoke": any(e["type"] == "speak" for e in events),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -87,7 +88,8 @@ def summarize(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def misses(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every clip scored wrong, with what was heard."""
-    return [{k: r[k] for k in ("kind", "voice", "condition", "phrase", "expected", "intent", "safety", "heard")}
+    return [{k: r.get(k) for k in ("kind", "voice", "condition", "phrase", "expected", "intent", "safety", "heard",
+                                   "confidence")}
             for r in results if not r["ok"]]
 
 
@@ -103,11 +105,11 @@ def target(name: str, goal: str, measured: float | None, unit: str, ok: bool | N
 
 
 def _le(value: float | None, limit: float) -> bool | None:
-    return None if value is None else value <= limit
+    return None if value is None else bool(value <= limit)
 
 
 def _ge(value: float | None, limit: float) -> bool | None:
-    return None if value is None else value >= limit
+    return None if value is None else bool(value >= limit)
 
 
 def evaluate_targets(engines: dict[str, Any], room: dict[str, Any]) -> list[dict[str, Any]]:
@@ -146,21 +148,7 @@ def evaluate_targets(engines: dict[str, Any], room: dict[str, Any]) -> list[dict
         out.append(target(f"{tag}start to ready (bench process)", "<= 3 s", ready, "s", _le(ready, 3.0)))
         matched = data.get("matched")
         if matched:
-            lan, base = matched["lantern"], matched["baseline"]
-            faster = None
-            if lan["latency_ms"]["p50"] is not None and base["latency_ms"]["p50"] is not None:
-                faster = lan["latency_ms"]["p50"] < base["latency_ms"]["p50"] and lan["stt_rtf"] < base["stt_rtf"]
-            out.append(target(f"{tag}faster than the usual way", "lower p50 latency and STT RTF",
-                              lan["latency_ms"]["p50"], "ms", faster,
-                              f"usual way {base['latency_ms']['p50']} ms; RTF {lan['stt_rtf']} vs {base['stt_rtf']}"))
-            better = [
-                (c, lan["accuracy"][c]["accuracy"], base["accuracy"].get(c, {}).get("accuracy"))
-                for c in lan["accuracy"]
-            ]
-            more = all(a is not None and b is not None and a > b for _, a, b in better) if better else None
-            out.append(target(f"{tag}more accurate than the usual way", "higher intent accuracy in every condition",
-                              None, "", more,
-                              "; ".join(f"{c}: {_fmt_pct(a)} vs {_fmt_pct(b)}" for c, a, b in better)))
+            out += _versus_usual(tag, matched["lantern"], matched["baseline"])
     if "ready_seconds" in room:
         out.append(target(f"[{room.get('engine')}] start to ready (`lantern run` in the room)", "<= 3 s",
                           room["ready_seconds"], "s", _le(room["ready_seconds"], 3.0)))
@@ -173,8 +161,50 @@ def evaluate_targets(engines: dict[str, Any], room: dict[str, Any]) -> list[dict
     return out
 
 
+def _versus_usual(tag: str, lan: dict[str, Any], base: dict[str, Any]) -> list[dict[str, Any]]:
+    """Faster: lower p50 and p95 reply latency and a lower STT real-time factor. More accurate: higher
+    intent accuracy in every condition, and no worse on chatter, out-of-domain requests and crisis recall."""
+    la, ba = lan["latency_ms"], base["latency_ms"]
+    speed = [(la["p50"], ba["p50"]), (la["p95"], ba["p95"]), (lan["stt_rtf"], base["stt_rtf"])]
+    faster = None if any(a is None or b is None for a, b in speed) else all(a < b for a, b in speed)
+    checks = [(f"{c} accuracy", lan["accuracy"][c]["accuracy"], base["accuracy"].get(c, {}).get("accuracy"), "higher")
+              for c in lan["accuracy"]]
+    checks += [("wrong on chatter", lan["chatter"]["wrong_rate"], base["chatter"]["wrong_rate"], "not higher"),
+               ("wrong intent on out-of-domain", lan["out_of_domain"]["wrong_rate"], base["out_of_domain"]["wrong_rate"],
+                "not higher"),
+               ("crisis recall", lan["crisis"]["recall"], base["crisis"]["recall"], "not lower")]
+    failed, known = [], True
+    for name, a, b, rule in checks:
+        if a is None or b is None:
+            known = known and rule != "higher"
+            continue
+        ok = a > b if rule == "higher" else a <= b if rule == "not higher" else a >= b
+        if not ok:
+            failed.append(f"{name} {_fmt_pct(a)} vs {_fmt_pct(b)}")
+    more = (not failed) if known else None
+    accuracy_note = "; ".join(f"{n}: {_fmt_pct(a)} vs {_fmt_pct(b)}" for n, a, b, r in checks if r == "higher")
+    return [
+        target(f"{tag}faster than the usual way", "lower p50, p95 and STT RTF", la["p50"], "ms", faster,
+               f"p50 {la['p50']} vs {ba['p50']} ms, p95 {la['p95']} vs {ba['p95']} ms, "
+               f"RTF {lan['stt_rtf']} vs {base['stt_rtf']}"),
+        target(f"{tag}more accurate than the usual way", "better intents in every condition, no worse elsewhere",
+               None, "", more, (("worse: " + "; ".join(failed)) if failed else accuracy_note)),
+    ]
+
+
 def room_gaps(room: dict[str, Any]) -> list[float]:
-    return [u["gap_ms"] for u in room.get("utterances", []) if u.get("gap_ms") is not None]
+    return [float(u["gap_ms"]) for u in room.get("utterances", []) if u.get("gap_ms") is not None]
+
+
+def to_json(result: dict[str, Any]) -> str:
+    """JSON text; numpy scalars that slipped in become plain numbers."""
+
+    def plain(value: Any) -> Any:
+        if hasattr(value, "item"):
+            return value.item()
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+    return json.dumps(result, indent=1, default=plain) + "\n"
 
 
 def _pct(value: float | None) -> float | None:

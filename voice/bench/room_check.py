@@ -72,7 +72,7 @@ def onset(audio: np.ndarray, after: float = 0.0, before: float | None = None,
     if stop <= start:
         return None
     loud = np.flatnonzero(window_levels(audio[start:stop], window, rate) > threshold_dbfs)
-    return None if loud.size == 0 else start / rate + loud[0] * window
+    return None if loud.size == 0 else float(start / rate + loud[0] * window)
 
 
 def sound_extent(audio: np.ndarray, threshold_dbfs: float = ONSET_DBFS, window: float = WINDOW_SECONDS,
@@ -81,7 +81,7 @@ def sound_extent(audio: np.ndarray, threshold_dbfs: float = ONSET_DBFS, window: 
     loud = np.flatnonzero(window_levels(audio, window, rate) > threshold_dbfs)
     if loud.size == 0:
         return None
-    return loud[0] * window, (loud[-1] + 1) * window
+    return float(loud[0] * window), float((loud[-1] + 1) * window)
 
 
 @dataclass

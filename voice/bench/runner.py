@@ -7,7 +7,8 @@
    start-up time: voice/bench/idle.py).
 3. `lantern run` listens in the PulseAudio room while utterances are played into it; the reply gap is
    timed on a recording of the room (voice/bench/room_check.py).
-4. results.json and results.md are written to --out, and the table is printed.
+4. results.json and results.md are written to --out, and the table is printed; clips.jsonl has
+   every clip's outcome and transcripts, for looking into misses.
 """
 
 from __future__ import annotations
@@ -108,6 +109,11 @@ def run_bench(config: Config, args: argparse.Namespace) -> int:
                 results[(engine, mode)] = _run(pool, config, engine, mode, chosen, cache)
                 phases[f"{engine} {mode}"] = time.perf_counter() - t
 
+    with open(out / "clips.jsonl", "w", encoding="utf-8") as f:  # every clip, for looking into misses
+        for (engine, mode), rows in results.items():
+            for row in rows:
+                f.write(json.dumps({"engine": engine, "mode": mode, **row}) + "\n")
+
     engine_data: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="lantern-bench-") as tmp:
         idle_audio = _idle_audio(plan, cache, Path(tmp))
@@ -150,10 +156,11 @@ def run_bench(config: Config, args: argparse.Namespace) -> int:
     result["targets"] = report.evaluate_targets(engine_data, room)
     result["duration_seconds"] = round(time.perf_counter() - started, 1)
     text = report.markdown(result)
-    (out / "results.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    (out / "results.json").write_text(report.to_json(result), encoding="utf-8")
     (out / "results.md").write_text(text, encoding="utf-8")
     print(text)
-    _log(f"bench: wrote {out / 'results.json'} and {out / 'results.md'} in {result['duration_seconds']:.0f} s")
+    _log(f"bench: wrote {out / 'results.json'}, {out / 'results.md'} and {out / 'clips.jsonl'} "
+         f"in {result['duration_seconds']:.0f} s")
     return 0
 
 
