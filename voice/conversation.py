@@ -31,6 +31,7 @@ class Conversation:
         self._wake_phrase = wake_phrase
         self.commands = commands or Understander(dialogs.commands, fuzzy=True)
         self._answers = Understander(dialogs.answers)
+        self._other = Understander(dialogs.other)
         self._safety = SafetySpotter(dialogs)
 
     def hear(self, text: str, in_window: bool, confidence: float = 1.0) -> Heard:
@@ -49,7 +50,12 @@ class Conversation:
             answer = self._answers.match(rest, max_dropped=1)
             if answer is not None:
                 return Heard(woke, concern, answer, True, self.brain.on_answer(answer))
-        command = self.commands.match(rest, guess=confidence >= GUESS_MIN_CONFIDENCE)
+        command = self.commands.match(rest, guess=False)
+        if command is None and self._other.match(rest, max_dropped=1) is not None:
+            # Something Lantern does not do (weather, music, lights): say so, act on nothing.
+            return Heard(woke, concern, None, True, self.brain.on_out_of_reach())
+        if command is None and confidence >= GUESS_MIN_CONFIDENCE:
+            command = self.commands.match(rest)
         if concern is Concern.WEAK and (command is None or not command.exact):
             return Heard(woke, concern, None, True, self.brain.on_crisis_unsure())
         if command is not None:

@@ -112,6 +112,9 @@ class Brain:
     def on_wake_only(self) -> list[Action]:
         return [Listen()]
 
+    def on_out_of_reach(self) -> list[Action]:
+        return self._say("out_of_reach")
+
     def on_not_understood(self) -> list[Action]:
         return self._say("not_understood")
 

@@ -7,6 +7,7 @@ name the file and line.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import string
 from collections.abc import Mapping, Sequence
@@ -44,6 +45,8 @@ COMMAND_FILE = "intents.yaml"
 SAFETY_FILE = "safety.yaml"
 ANSWERS_FILE = "answers.yaml"
 RESPONSES_FILE = "responses.yaml"
+PRONUNCIATIONS_FILE = "pronunciations.yaml"
+OTHER_FILE = "other.yaml"
 
 
 @dataclass(frozen=True)
@@ -73,9 +76,20 @@ class Dialogs:
     """Crisis sentences (safety.yaml)."""
     answers: Intents
     """yes / no / a rating, heard only after a question (answers.yaml)."""
+    other: Intents
+    """Requests Lantern does not handle (other.yaml): heard, and politely declined."""
     keywords: SafetyKeywords
     responses: Responses
     path: Path
+    pronunciations: Mapping[str, tuple[str, ...]]
+    """Extra pronunciations (CMU phones) by word, from pronunciations.yaml."""
+
+    def source_key(self) -> str:
+        """Changes whenever a file here changes: what the recogniser's cached model depends on."""
+        digest = hashlib.sha256()
+        for path in sorted(self.path.glob("*.yaml")):
+            digest.update(path.name.encode() + path.read_bytes())
+        return digest.hexdigest()
 
 
 def load_dialogs(directory: Path, partners: Sequence[str]) -> Dialogs:
@@ -85,11 +99,34 @@ def load_dialogs(directory: Path, partners: Sequence[str]) -> Dialogs:
     safety_data = _read_yaml(directory / SAFETY_FILE)
     safety = _intents_from(directory / SAFETY_FILE, safety_data, {"partner": partner_list})
     answers = _load_intents(directory / ANSWERS_FILE, {})
+    other = _load_intents(directory / OTHER_FILE, {})
     keywords = _keywords(directory / SAFETY_FILE, safety_data)
     responses = _load_responses(directory / RESPONSES_FILE)
     if "crisis" not in safety.intents:
         raise ConfigError(Where(directory / SAFETY_FILE), "needs an intent named 'crisis'")
-    return Dialogs(commands, safety, answers, keywords, responses, directory)
+    pronunciations = _load_pronunciations(directory / PRONUNCIATIONS_FILE)
+    return Dialogs(commands, safety, answers, other, keywords, responses, directory, pronunciations)
+
+
+def _load_pronunciations(path: Path) -> dict[str, tuple[str, ...]]:
+    if not path.exists():
+        return {}
+    data, root = _read_yaml(path)
+    if data is None:
+        return {}
+    lines = {k.value: k.start_mark.line + 1 for k, _ in root.value} if isinstance(root, yaml.MappingNode) else {}
+    if not isinstance(data, dict):
+        raise ConfigError(Where(path, 1), "should be words, each with a list of pronunciations")
+    out: dict[str, tuple[str, ...]] = {}
+    for word, value in data.items():
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(v, str) and v.split() for v in items):
+            raise ConfigError(Where(path, lines.get(word)), f"{word}: needs one or more pronunciations like \"L AE N T ER N\"")
+        for phones in items:
+            if not all(p.isalpha() and p.isupper() for p in phones.split()):
+                raise ConfigError(Where(path, lines.get(word)), f"{word}: {phones!r} is not CMU phones (upper case, spaces between)")
+        out[str(word).lower()] = tuple(" ".join(v.split()) for v in items)
+    return out
 
 
 def _read_yaml(path: Path) -> tuple[Any, yaml.Node]:

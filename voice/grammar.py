@@ -106,21 +106,25 @@ def words_of(phrases: Iterable[str]) -> set[str]:
     return words
 
 
+GRAMMAR_VERSION = "2"
+"""Bump when the way phrases are sampled changes, so cached recogniser models are rebuilt."""
 LM_SENTENCES_PER_INTENT = 3000
 ANSWER_SENTENCES_PER_INTENT = 300
 WAKE_ALONE_COPIES = 400
 
 
-def recognizer_corpus(commands: Intents, safety: Intents, answers: Intents, wake_phrase: str,
+def recognizer_corpus(commands: Intents, safety: Intents, answers: Intents, other: Intents, wake_phrase: str,
                       slot_lists: Mapping[str, SlotList] | None = None, seed: int = 0) -> list[str]:
     """The sentences the recogniser is trained to expect, balanced per intent.
 
     Commands and crisis phrases come both after the wake phrase and alone (a follow-up needs no wake
-    phrase); answers only alone; the wake phrase also alone (a pause before the command).
+    phrase); answers only alone; the wake phrase also alone (a pause before the command). Requests
+    Lantern does not handle ("other") are in too, after the wake phrase, so they are heard as what they
+    are instead of being bent into the nearest command.
     """
     wake = normalize(wake_phrase)
     corpus: list[str] = [wake] * WAKE_ALONE_COPIES
-    for intents in (commands, safety):
+    for intents in (commands, safety, other):
         sampler = PhraseSampler(intents, slot_lists, seed)
         for name in intents.intents:
             phrases = sampler.sample(name, LM_SENTENCES_PER_INTENT)

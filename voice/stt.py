@@ -16,7 +16,7 @@ from typing import Protocol
 from voice.config import Config, data_dir
 from voice.dialogs import Dialogs
 from voice.errors import ModelMissingError
-from voice.grammar import recognizer_corpus
+from voice.grammar import GRAMMAR_VERSION, recognizer_corpus
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -75,17 +75,20 @@ def choose_engine(config: Config) -> str:
 
 def create_recognizer(config: Config, dialogs: Dialogs) -> Recognizer:
     engine = choose_engine(config)
-    corpus = recognizer_corpus(
-        dialogs.commands, dialogs.safety, dialogs.answers, config.wake.phrase,
-    )
+
+    def corpus() -> list[str]:
+        return recognizer_corpus(dialogs.commands, dialogs.safety, dialogs.answers, dialogs.other, config.wake.phrase)
+
     if engine == "vosk":
         from voice.stt_vosk import VoskRecognizer
 
-        return VoskRecognizer(vosk_model_dir(config), corpus)
+        return VoskRecognizer(vosk_model_dir(config), corpus())
     from voice.stt_pocketsphinx import PocketsphinxRecognizer
 
-    return PocketsphinxRecognizer(corpus, cache_dir())
-
-
-def corpus_key(corpus: list[str]) -> str:
-    return hashlib.sha256("\n".join(corpus).encode()).hexdigest()[:16]
+    # The model depends only on the dialog files, the names and the wake phrase (and on how phrases
+    # are sampled): with those unchanged, start-up reuses the cached model without sampling again.
+    key = hashlib.sha256("|".join([
+        dialogs.source_key(), ",".join(config.household.partners).lower(), config.wake.phrase.lower(),
+        GRAMMAR_VERSION,
+    ]).encode()).hexdigest()[:16]
+    return PocketsphinxRecognizer(key, corpus, dialogs.pronunciations, cache_dir())

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from voice.errors import ConfigError, ModelMissingError, Where
 from voice.grammar import words_of
-from voice.stt import Transcript, corpus_key
+from voice.stt import Transcript
 
 _LOGGER = logging.getLogger(__name__)
 LM_DISCOUNT = 0.02
@@ -23,22 +24,25 @@ LM_DISCOUNT = 0.02
 class PocketsphinxRecognizer:
     name = "pocketsphinx"
 
-    def __init__(self, corpus: list[str], cache: Path):
+    def __init__(self, key: str, corpus: Callable[[], list[str]], extra: Mapping[str, tuple[str, ...]], cache: Path):
         try:
             from pocketsphinx import Decoder, get_model_path
         except ImportError as exc:
             raise ModelMissingError(f"pocketsphinx is not installed ({exc}); run ./script/setup") from None
         model = Path(get_model_path()) / "en-us"
-        key = corpus_key(corpus)
         lm_path, dict_path = cache / f"lm-{key}.arpa", cache / f"lm-{key}.dict"
         if not (lm_path.exists() and dict_path.exists()):
-            _build(corpus, model / "cmudict-en-us.dict", lm_path, dict_path)
+            _build(corpus(), model / "cmudict-en-us.dict", extra, lm_path, dict_path)
         # One decoder for the whole run: its cepstral mean adapts to the room (and to a voice) across
         # utterances, which measurably helps; a fresh decoder per recording heard worse. Dither (seeded,
         # so results repeat): exact digital silence, as from a null sink or espeak, derails the decoder.
         self._decoder = Decoder(hmm=str(model / "en-us"), lm=str(lm_path), dict=str(dict_path),
                                 dither=True, seed=1, loglevel="FATAL")
         self._in_utterance = False
+
+    def reset_adaptation(self) -> None:
+        """Forget the running cepstral mean (what it learnt about the room and the voice)."""
+        self._decoder.reinit_feat()
 
     def start(self) -> None:
         if self._in_utterance:
@@ -62,7 +66,7 @@ class PocketsphinxRecognizer:
         return Transcript(hyp.hypstr, float(self._decoder.get_prob()))
 
 
-def _build(corpus: list[str], cmudict: Path, lm_path: Path, dict_path: Path) -> None:
+def _build(corpus: list[str], cmudict: Path, extra: Mapping[str, tuple[str, ...]], lm_path: Path, dict_path: Path) -> None:
     from pocketsphinx.lm import ArpaBoLM
 
     words = words_of(corpus)
@@ -73,12 +77,16 @@ def _build(corpus: list[str], cmudict: Path, lm_path: Path, dict_path: Path) -> 
             word = head.split("(")[0]
             if word in words:
                 pronunciations.setdefault(word, []).append(phones.strip())
+    for word, variants in extra.items():
+        if word in words:
+            pronunciations.setdefault(word, []).extend(v for v in variants if v not in pronunciations.get(word, []))
     missing = sorted(words - set(pronunciations))
     if missing:
         raise ConfigError(
             Where("dialogs/ or config.yaml"),
             f"these words are not in the pronouncing dictionary, so Lantern could never hear them: {', '.join(missing)}. "
-            "Respell them (e.g. 'check in', not 'check-in'; write numbers as words).",
+            "Respell them (e.g. 'check in', not 'check-in'; write numbers as words), or add how they are said to "
+            "dialogs/en/pronunciations.yaml.",
         )
     lm = ArpaBoLM(text="\n".join(corpus) + "\n", add_start=True, discount_mass=LM_DISCOUNT)
     lm.compute()

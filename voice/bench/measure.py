@@ -209,9 +209,9 @@ class Parts:
     def reset_adaptation(self) -> None:
         """Forget what the recogniser has adapted to (pocketsphinx's running cepstral mean), so a run of
         clips hears the same whichever worker and whatever clips came before. vosk keeps no such state."""
-        decoder = getattr(self.recognizer, "_decoder", None)
-        if decoder is not None and hasattr(decoder, "reinit_feat"):
-            decoder.reinit_feat()
+        reset = getattr(self.recognizer, "reset_adaptation", None)
+        if reset is not None:
+            reset()
 
     def close(self) -> None:
         self.tts.close()
