@@ -56,19 +56,26 @@ class WavDirSink(Sink):
         write_wav(self.directory / name, scaled(audio, volume))
 
 
+IDLE_CALLBACKS_BEFORE_PAUSE = 25
+"""Empty callbacks (a few hundred ms) after which the output stream pauses itself."""
+
+
 class SpeakerSink(Sink):
-    """One long-lived output stream fed from a queue, so a reply starts without opening a device."""
+    """One output stream fed from a queue. It is opened once (a reply never waits for a device to
+    open) and pauses itself when there is nothing to play: a running stream costs ~7 % of a core in
+    silence, and restarting it takes about a millisecond."""
 
     def __init__(self, device: str | int | None):
         sd = sounddevice()
         self._lock = threading.Lock()
         self._chunks: deque[np.ndarray] = deque()
+        self._idle_callbacks = 0
+        self._sd = sd
         try:
             self._stream = sd.OutputStream(
                 samplerate=RATE_HZ, device=find_device(device, "output"), channels=1, dtype="int16",
                 callback=self._fill, latency="low",
             )
-            self._stream.start()
         except sd.PortAudioError as exc:
             raise AudioDeviceError(
                 f"cannot open the speaker ({exc}). Check it is plugged in, or set audio.output_device "
@@ -78,6 +85,11 @@ class SpeakerSink(Sink):
     def play(self, audio: np.ndarray, volume: float, label: str = "") -> None:
         with self._lock:
             self._chunks.append(scaled(audio, volume))
+            self._idle_callbacks = 0
+        if not self._stream.active:
+            if not self._stream.stopped:
+                self._stream.stop()  # it paused itself; make it startable again
+            self._stream.start()
 
     def idle(self) -> bool:
         with self._lock:
@@ -96,7 +108,12 @@ class SpeakerSink(Sink):
                     self._chunks.popleft()
                 else:
                     self._chunks[0] = chunk[take:]
+            if written == 0:
+                self._idle_callbacks += 1
+                if self._idle_callbacks >= IDLE_CALLBACKS_BEFORE_PAUSE:
+                    raise self._sd.CallbackStop
 
     def close(self) -> None:
-        self._stream.stop()
+        if not self._stream.stopped:
+            self._stream.stop()
         self._stream.close()
