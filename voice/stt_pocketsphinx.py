@@ -37,7 +37,7 @@ class PocketsphinxRecognizer:
         # utterances, which measurably helps; a fresh decoder per recording heard worse. Dither (seeded,
         # so results repeat): exact digital silence, as from a null sink or espeak, derails the decoder.
         self._decoder = Decoder(hmm=str(model / "en-us"), lm=str(lm_path), dict=str(dict_path),
-                                dither=True, seed=1, fwdflat=False, loglevel="FATAL")
+                                dither=True, seed=1, loglevel="FATAL")
         self._in_utterance = False
 
     def reset_adaptation(self) -> None:
