@@ -16,6 +16,8 @@ from voice.stt import create_recognizer
 from voice.tts import Synthesizer
 
 _LOGGER = logging.getLogger(__name__)
+PRERENDERED = ("listening", "not_understood", "stopped", "hug_half")
+"""Response keys rendered at start-up, so the first reply is as quick as the rest."""
 
 
 def run_live(config: Config, emit: Callable[[Event], None]) -> None:
@@ -23,8 +25,7 @@ def run_live(config: Config, emit: Callable[[Event], None]) -> None:
     works = build_brain(config)
     recognizer = create_recognizer(config, works.dialogs)
     tts = Synthesizer(config.tts.rate_wpm, config.tts.voice)
-    # Fixed lines are rendered now, so the first reply is as quick as the rest.
-    for key in ("listening", "not_understood", "stopped", "hug_half"):
+    for key in PRERENDERED:
         for text in works.dialogs.responses.variants[key]:
             tts.synthesize(text)
     try:

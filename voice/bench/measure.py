@@ -37,6 +37,7 @@ from voice.dialogs import Dialogs
 from voice.events import Event
 from voice.pipeline import Pipeline
 from voice.stt import Recognizer, Transcript, create_recognizer
+from voice.live import PRERENDERED
 from voice.tts import Synthesizer
 from voice.vad import FRAME_SECONDS
 
@@ -46,8 +47,6 @@ LANTERN, BASELINE = "lantern", "baseline"
 MODES = (LANTERN, BASELINE)
 BENCH_CLOCK = datetime(2026, 11, 28, 19, 0)
 """Evening: replies do not depend on the hour the benchmark happens to run."""
-PRERENDERED = ("listening", "not_understood", "stopped", "hug_half")
-"""Fixed lines rendered at start-up, as `lantern run` does (voice/live.py)."""
 STAGES = ("endpoint", "backlog", "stt", "intent", "dialog", "synthesis", "other")
 
 
