@@ -91,4 +91,4 @@ def create_recognizer(config: Config, dialogs: Dialogs) -> Recognizer:
         dialogs.source_key(), ",".join(config.household.partners).lower(), config.wake.phrase.lower(),
         GRAMMAR_VERSION,
     ]).encode()).hexdigest()[:16]
-    return PocketsphinxRecognizer(key, corpus, dialogs.pronunciations, cache_dir())
+    return PocketsphinxRecognizer.for_phrases(key, corpus, dialogs.pronunciations, cache_dir())

@@ -21,24 +21,45 @@ LM_DISCOUNT = 0.02
 """Backoff mass: small, so the model strongly prefers whole template phrases (lm.py's 0.5 is too loose)."""
 
 
-class PocketsphinxRecognizer:
-    name = "pocketsphinx"
+def _model_dir() -> Path:
+    try:
+        from pocketsphinx import get_model_path
+    except ImportError as exc:
+        raise ModelMissingError(f"pocketsphinx is not installed ({exc}); run ./script/setup") from None
+    return Path(get_model_path()) / "en-us"
 
-    def __init__(self, key: str, corpus: Callable[[], list[str]], extra: Mapping[str, tuple[str, ...]], cache: Path):
-        try:
-            from pocketsphinx import Decoder, get_model_path
-        except ImportError as exc:
-            raise ModelMissingError(f"pocketsphinx is not installed ({exc}); run ./script/setup") from None
-        model = Path(get_model_path()) / "en-us"
-        lm_path, dict_path = cache / f"lm-{key}.arpa", cache / f"lm-{key}.dict"
-        if not (lm_path.exists() and dict_path.exists()):
-            _build(corpus(), model / "cmudict-en-us.dict", extra, lm_path, dict_path)
-        # One decoder for the whole run: its cepstral mean adapts to the room (and to a voice) across
-        # utterances, which measurably helps; a fresh decoder per recording heard worse. Dither (seeded,
-        # so results repeat): exact digital silence, as from a null sink or espeak, derails the decoder.
-        self._decoder = Decoder(hmm=str(model / "en-us"), lm=str(lm_path), dict=str(dict_path),
+
+class PocketsphinxRecognizer:
+    """pocketsphinx on one language model and dictionary.
+
+    One decoder for the whole run: its cepstral mean adapts to the room (and to a voice) across
+    utterances, which measurably helps; a fresh decoder per recording heard worse."""
+
+    def __init__(self, lm: Path, dictionary: Path, name: str = "pocketsphinx"):
+        from pocketsphinx import Decoder
+
+        self.name = name
+        # Dither (seeded, so results repeat): exact digital silence, as from a null sink or espeak,
+        # derails the decoder.
+        self._decoder = Decoder(hmm=str(_model_dir() / "en-us"), lm=str(lm), dict=str(dictionary),
                                 dither=True, seed=1, loglevel="FATAL")
         self._in_utterance = False
+
+    @classmethod
+    def for_phrases(cls, key: str, corpus: Callable[[], list[str]], extra: Mapping[str, tuple[str, ...]],
+                    cache: Path) -> "PocketsphinxRecognizer":
+        """Lantern's recogniser: restricted to our phrases by a language model trained on them, cached
+        under `key` (built from `corpus()` only when missing)."""
+        lm_path, dict_path = cache / f"lm-{key}.arpa", cache / f"lm-{key}.dict"
+        if not (lm_path.exists() and dict_path.exists()):
+            _build(corpus(), _model_dir() / "cmudict-en-us.dict", extra, lm_path, dict_path)
+        return cls(lm_path, dict_path)
+
+    @classmethod
+    def open_vocabulary(cls) -> "PocketsphinxRecognizer":
+        """pocketsphinx's own full English LM and dictionary: the usual way, for the benchmark."""
+        model = _model_dir()
+        return cls(model / "en-us.lm.bin", model / "cmudict-en-us.dict", name="pocketsphinx-open")
 
     def reset_adaptation(self) -> None:
         """Forget the running cepstral mean (what it learnt about the room and the voice)."""

@@ -16,7 +16,9 @@ _LOGGER = logging.getLogger(__name__)
 class VoskRecognizer:
     name = "vosk"
 
-    def __init__(self, model_dir: Path, corpus: list[str]):
+    def __init__(self, model_dir: Path, corpus: list[str] | None):
+        """`corpus`: the phrases to restrict vosk to; None for its own open vocabulary (the usual way,
+        for the benchmark)."""
         try:
             import vosk
         except ImportError as exc:
@@ -30,12 +32,18 @@ class VoskRecognizer:
             raise ModelMissingError(
                 f"the vosk model at {model_dir} does not load ({exc}). Remove it and run `lantern models download en-us`."
             ) from None
-        self._grammar = json.dumps(sorted(words_of(corpus)) + ["[unk]"], ensure_ascii=False)  # vosk reads raw UTF-8
+        self._grammar = None if corpus is None else json.dumps(
+            sorted(words_of(corpus)) + ["[unk]"], ensure_ascii=False)  # vosk reads raw UTF-8
+        if corpus is None:
+            self.name = "vosk-open"
         self._vosk = vosk
         self._recognizer = None
 
     def start(self) -> None:
-        self._recognizer = self._vosk.KaldiRecognizer(self._model, 16000, self._grammar)
+        if self._grammar is None:
+            self._recognizer = self._vosk.KaldiRecognizer(self._model, 16000)
+        else:
+            self._recognizer = self._vosk.KaldiRecognizer(self._model, 16000, self._grammar)
         self._recognizer.SetWords(True)
 
     def feed(self, pcm: bytes) -> None:
