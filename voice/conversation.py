@@ -34,6 +34,28 @@ class Conversation:
         self._other = Understander(dialogs.other)
         self._safety = SafetySpotter(dialogs)
 
+    def needs_second_hearing(self, text: str, in_window: bool) -> bool:
+        """Addressed to Lantern, yet not a phrase it knows exactly: worth hearing again (see
+        `Recognizer.second_opinion`)."""
+        woke, rest = split_wake(text, self._wake_phrase)
+        return bool(rest) and (woke or in_window) and not self._knows(rest, answers=not woke)
+
+    def second_hearing(self, first: str, second: str, in_window: bool) -> str | None:
+        """The first hearing corrected by the second, if the second is a phrase Lantern knows."""
+        woke, _ = split_wake(first, self._wake_phrase)
+        _, corrected = split_wake(second, self._wake_phrase)
+        if not corrected or not self._knows(corrected, answers=not woke):
+            return None
+        return f"{self._wake_phrase} {corrected}" if woke else corrected
+
+    def _knows(self, rest: str, answers: bool) -> bool:
+        if self._safety.check(rest) is Concern.SURE:
+            return True
+        if answers and self.brain.question is not None and self._answers.match(rest, max_dropped=0) is not None:
+            return True
+        command = self.commands.match(rest, max_dropped=0, guess=False)
+        return command is not None or self._other.match(rest, max_dropped=0) is not None
+
     def hear(self, text: str, in_window: bool, confidence: float = 1.0) -> Heard:
         """React to one utterance. Outside the follow-up window, only a wake phrase gets attention.
         `confidence`: the recogniser's belief in `text` (typed text: 1)."""

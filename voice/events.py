@@ -52,6 +52,8 @@ class Transcribed(Event):
     """0..1, the recogniser's own belief in this transcript."""
     decode_ms: float = 0.0
     """Wall time spent finishing the transcript after the end of speech."""
+    first_hearing: str | None = None
+    """What was heard first, when a second hearing against the whole phrases corrected it."""
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,7 @@ def words_of(phrases: Iterable[str]) -> set[str]:
     return words
 
 
-GRAMMAR_VERSION = "2"
+GRAMMAR_VERSION = "3"
 """Bump when the way phrases are sampled changes, so cached recogniser models are rebuilt."""
 LM_SENTENCES_PER_INTENT = 3000
 ANSWER_SENTENCES_PER_INTENT = 300

@@ -17,6 +17,7 @@ from voice.config import Config, data_dir
 from voice.dialogs import Dialogs
 from voice.errors import ModelMissingError
 from voice.grammar import GRAMMAR_VERSION, recognizer_corpus
+from voice.word_graph import WordGraph, phrase_graph
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -44,6 +45,11 @@ class Recognizer(Protocol):
 
     def finish(self) -> Transcript:
         """The utterance has ended: the final transcript."""
+
+    def second_opinion(self, after_words: int = 0) -> Transcript | None:
+        """The last utterance heard again, strictly as one whole known phrase, from the end of the first
+        transcript's first `after_words` words; None if the engine has no such pass. Costs a second
+        decode, so it is asked for only when the first made no sense."""
 
 
 def vosk_model_dir(config: Config) -> Path:
@@ -91,4 +97,7 @@ def create_recognizer(config: Config, dialogs: Dialogs) -> Recognizer:
         dialogs.source_key(), ",".join(config.household.partners).lower(), config.wake.phrase.lower(),
         GRAMMAR_VERSION,
     ]).encode()).hexdigest()[:16]
-    return PocketsphinxRecognizer.for_phrases(key, corpus, dialogs.pronunciations, cache_dir())
+    def graph() -> WordGraph:
+        return phrase_graph(config.wake.phrase, dialogs.commands, dialogs.safety, dialogs.other, dialogs.answers)
+
+    return PocketsphinxRecognizer.for_phrases(key, corpus, graph, dialogs.pronunciations, cache_dir())

@@ -7,6 +7,7 @@ the dictionary restricted to our words are cached, so start-up stays fast.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -15,8 +16,11 @@ from pathlib import Path
 from voice.errors import ConfigError, ModelMissingError, Where
 from voice.grammar import words_of
 from voice.stt import Transcript
+from voice.word_graph import WordGraph
 
 _LOGGER = logging.getLogger(__name__)
+_SAMPLES_PER_FRAME = 160
+"""pocketsphinx's 100 frames a second at 16 kHz."""
 LM_DISCOUNT = 0.02
 """Backoff mass: small, so the model strongly prefers whole template phrases (lm.py's 0.5 is too loose)."""
 
@@ -35,7 +39,8 @@ class PocketsphinxRecognizer:
     One decoder for the whole run: its cepstral mean adapts to the room (and to a voice) across
     utterances, which measurably helps; a fresh decoder per recording heard worse."""
 
-    def __init__(self, lm: Path, dictionary: Path, name: str = "pocketsphinx"):
+    def __init__(self, lm: Path, dictionary: Path, name: str = "pocketsphinx", phrases: Path | None = None):
+        """`phrases`: a word graph (FSG file) of the whole phrases, for `second_opinion`."""
         from pocketsphinx import Decoder
 
         self.name = name
@@ -43,17 +48,26 @@ class PocketsphinxRecognizer:
         # derails the decoder.
         self._decoder = Decoder(hmm=str(_model_dir() / "en-us"), lm=str(lm), dict=str(dictionary),
                                 dither=True, seed=1, loglevel="FATAL")
+        self._language_model = self._decoder.current_search()
+        self._phrases = None
+        if phrases is not None:
+            self._phrases = "phrases"
+            self._decoder.add_fsg(self._phrases, self._decoder.read_fsg(str(phrases)))
         self._in_utterance = False
+        self._audio: list[bytes] = []
+        """The current (or last) utterance, kept for a second hearing."""
+        self._words: list[tuple[str, int]] = []
+        """The last transcript's words, each with the sample offset (into `_audio`) where it ends."""
 
     @classmethod
-    def for_phrases(cls, key: str, corpus: Callable[[], list[str]], extra: Mapping[str, tuple[str, ...]],
-                    cache: Path) -> "PocketsphinxRecognizer":
-        """Lantern's recogniser: restricted to our phrases by a language model trained on them, cached
-        under `key` (built from `corpus()` only when missing)."""
-        lm_path, dict_path = cache / f"lm-{key}.arpa", cache / f"lm-{key}.dict"
-        if not (lm_path.exists() and dict_path.exists()):
-            _build(corpus(), _model_dir() / "cmudict-en-us.dict", extra, lm_path, dict_path)
-        return cls(lm_path, dict_path)
+    def for_phrases(cls, key: str, corpus: Callable[[], list[str]], graph: Callable[[], WordGraph],
+                    extra: Mapping[str, tuple[str, ...]], cache: Path) -> "PocketsphinxRecognizer":
+        """Lantern's recogniser: restricted to our phrases by a language model trained on a sample of them
+        and by their word graph, cached under `key` (built from `corpus()` and `graph()` only when missing)."""
+        lm_path, dict_path, fsg_path = (cache / f"lm-{key}{ext}" for ext in (".arpa", ".dict", ".fsg"))
+        if not (lm_path.exists() and dict_path.exists() and fsg_path.exists()):
+            _build(corpus(), graph(), _model_dir() / "cmudict-en-us.dict", extra, lm_path, dict_path, fsg_path)
+        return cls(lm_path, dict_path, phrases=fsg_path)
 
     @classmethod
     def open_vocabulary(cls) -> "PocketsphinxRecognizer":
@@ -70,9 +84,12 @@ class PocketsphinxRecognizer:
             self._decoder.end_utt()
         self._decoder.start_utt()
         self._in_utterance = True
+        self._audio = []
 
     def feed(self, pcm: bytes) -> None:
         self._decoder.process_raw(pcm, False, False)
+        if self._phrases is not None:
+            self._audio.append(pcm)
 
     def partial(self) -> str:
         hyp = self._decoder.hyp()
@@ -83,14 +100,53 @@ class PocketsphinxRecognizer:
         self._in_utterance = False
         hyp = self._decoder.hyp()
         if hyp is None or not hyp.hypstr:
+            self._words = []
             return Transcript("", 0.0)
+        # Each word and where it ends, so a second hearing can start after the wake phrase.
+        self._words = [(seg.word.split("(")[0], (seg.end_frame + 1) * _SAMPLES_PER_FRAME)
+                       for seg in self._decoder.seg() if not seg.word.startswith(("<", "["))]
         return Transcript(hyp.hypstr, float(self._decoder.get_prob()))
 
+    def second_opinion(self, after_words: int = 0) -> Transcript | None:
+        """The last utterance heard again, from the end of its first `after_words` words (the wake
+        phrase, heard well already), as the one whole phrase of the word graph it is closest to.
+        Its confidence is how alike the two hearings sound. About 0.1x real time; asked for only
+        when the first hearing made no sense."""
+        if self._phrases is None or not self._audio or self._in_utterance:
+            return None
+        audio = b"".join(self._audio)
+        first = [word for word, _ in self._words[after_words:]]
+        if 0 < after_words <= len(self._words):
+            audio = audio[self._words[after_words - 1][1] * 2:]  # int16: two bytes a sample
+        decoder = self._decoder
+        decoder.activate_search(self._phrases)
+        try:
+            decoder.start_utt()
+            decoder.process_raw(audio, False, True)
+            decoder.end_utt()
+            hyp = decoder.hyp()
+            if hyp is None or not hyp.hypstr:
+                return Transcript("", 0.0)
+            return Transcript(hyp.hypstr, self._sound_alike(first, hyp.hypstr.split()))
+        finally:
+            decoder.activate_search(self._language_model)
 
-def _build(corpus: list[str], cmudict: Path, extra: Mapping[str, tuple[str, ...]], lm_path: Path, dict_path: Path) -> None:
+    def _sound_alike(self, first: list[str], second: list[str]) -> float:
+        """0..1: how alike two word sequences sound, by their phones. On the dev split this told right
+        corrections ("wipe the later" -> "remind me later") from wrong ones better than words did."""
+        def phones(words: list[str]) -> list[str]:
+            return [p for word in words for p in (self._decoder.lookup_word(word) or word).split()]
+
+        a, b = phones(first), phones(second)
+        return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() if a and b else 0.0
+
+
+def _build(corpus: list[str], graph: WordGraph, cmudict: Path, extra: Mapping[str, tuple[str, ...]],
+           lm_path: Path, dict_path: Path, fsg_path: Path) -> None:
     from pocketsphinx.lm import ArpaBoLM
 
-    words = words_of(corpus)
+    # The sample may miss a rare word that the graph (every phrase) has: the dictionary needs both.
+    words = words_of(corpus) | {word for _, _, word in graph.arcs if word is not None}
     pronunciations: dict[str, list[str]] = {}
     with open(cmudict, encoding="utf-8") as fh:
         for line in fh:
@@ -120,3 +176,4 @@ def _build(corpus: list[str], cmudict: Path, extra: Mapping[str, tuple[str, ...]
                 fh.write(f"{word}{'' if i == 0 else f'({i + 1})'} {phones}\n")
     os.replace(tmp_lm, lm_path)  # atomic: a crash mid-build never leaves half a model in the cache
     os.replace(tmp_dict, dict_path)
+    graph.write_fsg(fsg_path)

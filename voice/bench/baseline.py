@@ -39,7 +39,7 @@ class _NoEarlyEndpoint:
 
 
 class UsualConversation:
-    """Conversation's interface (brain, commands, hear), with exact matching and no crisis spotter."""
+    """Conversation's interface (brain, commands, needs_second_hearing, hear), with exact matching and no crisis spotter."""
 
     def __init__(self, dialogs: Dialogs, brain: Brain, wake_phrase: str):
         self.brain = brain
@@ -47,6 +47,9 @@ class UsualConversation:
         self._commands = Understander(dialogs.commands)
         self._safety = Understander(dialogs.safety)
         self._wake_phrase = wake_phrase
+
+    def needs_second_hearing(self, text: str, in_window: bool) -> bool:
+        return False  # the usual way takes the transcript as it is
 
     def hear(self, text: str, in_window: bool, confidence: float = 1.0) -> Heard:
         woke, rest = split_wake(text, self._wake_phrase)

@@ -115,6 +115,12 @@ class TimedRecognizer:
         self.profile.turn.finish_ms = (time.perf_counter() - t) * 1000
         return transcript
 
+    def second_opinion(self, after_words: int = 0) -> Transcript | None:
+        t = time.perf_counter()
+        transcript = self.inner.second_opinion(after_words)
+        self.profile.turn.finish_ms = (self.profile.turn.finish_ms or 0.0) + (time.perf_counter() - t) * 1000
+        return transcript
+
 
 class TimedSynthesizer:
     def __init__(self, inner: Synthesizer, profile: Profile):
@@ -175,9 +181,18 @@ class TimedConversation:
         self.commands = _TimedMatcher(inner.commands, profile)
 
     def hear(self, text: str, *args: Any, **kwargs: Any) -> Any:
+        return self._timed(self.inner.hear, text, *args, **kwargs)
+
+    def needs_second_hearing(self, *args: Any) -> bool:
+        return self._timed(self.inner.needs_second_hearing, *args)
+
+    def second_hearing(self, *args: Any) -> str | None:
+        return self._timed(self.inner.second_hearing, *args)
+
+    def _timed(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         t = time.perf_counter()
         try:
-            return self.inner.hear(text, *args, **kwargs)
+            return method(*args, **kwargs)
         finally:
             self.profile.turn.hear_ms += (time.perf_counter() - t) * 1000
 

@@ -1,0 +1,150 @@
+"""The phrase graph (every whole phrase, nothing else) and the second hearing that uses it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+from hassil import Intents
+
+from audio.sinks import NullSink
+from audio.sources import ArraySource
+from voice.app import build_brain
+from voice.grammar import PhraseSampler
+from voice.pipeline import SECOND_HEARING_MIN_ALIKE, Pipeline
+from voice.stt import Transcript
+from voice.word_graph import WordGraph, phrase_graph
+
+SMALL = Intents.from_dict({
+    "language": "en",
+    "expansion_rules": {"ask": "[please] [can you]"},
+    "lists": {"partner": {"values": ["sam", "alex"]}},
+    "intents": {
+        "hug": {"data": [{"sentences": ["<ask> (start|begin) [a] hug", "hug {partner}"]}]},
+        "stop": {"data": [{"sentences": ["stop (now;please)"]}]},
+    },
+})
+SMALL_PHRASES = {
+    *(f"{p}{c}{verb} {a}hug".replace("  ", " ").strip()
+      for p in ("", "please ") for c in ("", "can you ") for verb in ("start", "begin") for a in ("", "a ")),
+    "hug sam", "hug alex", "stop now please", "stop please now",
+}
+
+
+def _graph(intents: Intents) -> WordGraph:
+    graph = WordGraph()
+    graph.add_intents(graph.start, intents)
+    return graph
+
+
+def test_graph_holds_exactly_the_template_phrases() -> None:
+    graph = _graph(SMALL)
+    for phrase in SMALL_PHRASES:
+        assert graph.accepts(phrase.split()), phrase
+    for wrong in ("hug", "start", "please please start hug", "hug bob", "stop now", "start a hug now", ""):
+        assert not graph.accepts(wrong.split()), wrong
+
+
+def test_minimal_graph_is_smaller_and_holds_the_same_phrases() -> None:
+    graph = _graph(SMALL)
+    small = graph.minimal()
+    assert small.states < graph.states
+    for phrase in SMALL_PHRASES:
+        assert small.accepts(phrase.split()), phrase
+    for wrong in ("hug", "start a hug now", "stop now"):
+        assert not small.accepts(wrong.split())
+
+
+def test_lanterns_graph_holds_sampled_phrases_with_and_without_the_wake(works) -> None:
+    dialogs = works.dialogs
+    graph = phrase_graph("hey lantern", dialogs.commands, dialogs.safety, dialogs.other, dialogs.answers)
+    assert graph.states < 5000  # minimised; DESIGN.md: unminimised forms were far too big to search
+    assert graph.accepts(["hey", "lantern"])
+    sampler = PhraseSampler(dialogs.commands, seed=3)
+    for intent in dialogs.commands.intents:
+        for phrase in sampler.sample(intent, 5):
+            assert graph.accepts(phrase.split()) and graph.accepts(["hey", "lantern", *phrase.split()]), phrase
+    for chatter in ("pass me the bottle", "hey lantern pass me the bottle", "lantern hey"):
+        assert not graph.accepts(chatter.split())
+
+
+def test_fsg_file_loads_and_hears_a_whole_phrase(config, tmp_path) -> None:
+    """The written graph is a valid pocketsphinx FSG, and a second hearing after the wake phrase
+    returns one of its phrases, sounding like the first hearing."""
+    from voice.bench.speech import default_cache_dir, utterance
+    from voice.stt import create_recognizer
+
+    works = build_brain(config)
+    recognizer = create_recognizer(config, works.dialogs)
+    audio = utterance("start a hug", "hibari", default_cache_dir())
+    recognizer.start()
+    recognizer.feed(audio.tobytes())
+    first = recognizer.finish()
+    assert first.text == "hey lantern start a hug"
+    second = recognizer.second_opinion(after_words=2)
+    assert second is not None
+    assert second.text.split()[-2:] == ["a", "hug"] and "lantern" not in second.text
+    assert second.confidence >= SECOND_HEARING_MIN_ALIKE
+
+
+@dataclass
+class ScriptedRecognizer:
+    """Says what it is told: the first hearing, and the second if asked."""
+
+    first: str
+    second: Transcript | None
+    name: str = "scripted"
+    asked: list[int] = field(default_factory=list)
+
+    def start(self) -> None: ...
+
+    def feed(self, pcm: bytes) -> None: ...
+
+    def partial(self) -> str:
+        return ""
+
+    def finish(self) -> Transcript:
+        return Transcript(self.first, 0.5)
+
+    def second_opinion(self, after_words: int = 0) -> Transcript | None:
+        self.asked.append(after_words)
+        return self.second
+
+
+class SilentTTS:
+    def synthesize(self, text: str) -> np.ndarray:
+        return np.zeros(160, dtype=np.int16)
+
+
+def _run(config, recognizer: ScriptedRecognizer) -> list:
+    events: list = []
+    pipeline = Pipeline(config, build_brain(config).conversation, recognizer, SilentTTS(), NullSink(),
+                        events.append, live=False)
+    burst = (np.sin(np.arange(16000) * 2 * np.pi * 300 / 16000) * 8000).astype(np.int16)  # voiced: VAD starts
+    pipeline.run(ArraySource(np.concatenate([np.zeros(8000, np.int16), burst])).frames())
+    return events
+
+
+def test_second_hearing_corrects_a_first_that_made_no_sense(config) -> None:
+    recognizer = ScriptedRecognizer("hey lantern today has been a riddle", Transcript("today has been terrible", 0.8))
+    events = _run(config, recognizer)
+    assert recognizer.asked == [2]  # after the two words of the wake phrase
+    transcript = next(e for e in events if e.type == "transcript")
+    assert transcript.text == "hey lantern today has been terrible"
+    assert transcript.first_hearing == "hey lantern today has been a riddle"
+    assert [e.name for e in events if e.type == "intent"] == ["bad_day"]
+
+
+def test_second_hearing_that_sounds_different_is_not_taken(config) -> None:
+    recognizer = ScriptedRecognizer("hey lantern today has been a riddle", Transcript("delete all our data", 0.3))
+    events = _run(config, recognizer)
+    assert recognizer.asked == [2]
+    assert not [e for e in events if e.type == "intent" and e.name == "forget"]
+
+
+@pytest.mark.parametrize("first", ["hey lantern start a hug", "pass me the bottle", "hey lantern"])
+def test_no_second_hearing_when_the_first_is_understood_or_not_for_us(config, first: str) -> None:
+    recognizer = ScriptedRecognizer(first, Transcript("delete all our data", 1.0))
+    _run(config, recognizer)
+    assert recognizer.asked == []
