@@ -17,6 +17,9 @@ from voice.errors import AudioDeviceError
 
 _LOGGER = logging.getLogger(__name__)
 
+DEVICE_BLOCK_SAMPLES = 160
+"""The microphone delivers 10 ms blocks (see MicrophoneSource)."""
+
 
 class Source:
     """A stream of frames. `is_live` sources hear Lantern's own voice, so input pauses while it speaks."""
@@ -68,7 +71,7 @@ class MicrophoneSource(Source):
 
     def __init__(self, device: str | int | None):
         self._device = find_device(device, "input")
-        self._queue: queue.Queue[bytes] = queue.Queue(maxsize=400)
+        self._queue: queue.Queue[bytes] = queue.Queue(maxsize=1200)  # 12 s of 10 ms blocks
         self._stream = None
         self.closed = False
 
@@ -76,8 +79,10 @@ class MicrophoneSource(Source):
         sd = sounddevice()
         try:
             self._stream = sd.RawInputStream(
-                samplerate=RATE_HZ, blocksize=FRAME_SAMPLES, device=self._device, channels=1,
-                dtype="int16", callback=self._on_audio,
+                # 10 ms blocks, regrouped into frames below: with 30 ms blocks the device buffers
+                # 60 ms before we see a sample, with 10 ms blocks 20 ms (measured on PulseAudio).
+                samplerate=RATE_HZ, blocksize=DEVICE_BLOCK_SAMPLES, device=self._device, channels=1,
+                dtype="int16", callback=self._on_audio, latency="low",
             )
             self._stream.start()
         except sd.PortAudioError as exc:
@@ -106,11 +111,13 @@ class MicrophoneSource(Source):
             _LOGGER.warning("microphone frames dropped: the main loop is too slow")
 
     def frames(self) -> Iterator[np.ndarray]:
+        pending = bytearray()
+        frame_bytes = FRAME_SAMPLES * 2
         while not self.closed:
             try:
-                data = self._queue.get(timeout=0.5)
+                pending += self._queue.get(timeout=0.5)
             except queue.Empty:
                 continue
-            frame = np.frombuffer(data, dtype=np.int16).copy()
-            if len(frame) == FRAME_SAMPLES:
-                yield frame
+            while len(pending) >= frame_bytes:
+                yield np.frombuffer(pending[:frame_bytes], dtype=np.int16).copy()
+                del pending[:frame_bytes]
