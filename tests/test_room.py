@@ -138,3 +138,32 @@ def test_sounddevice_input_hears_room(room: None) -> None:
         play_into_room(tone(TONE_HZ, 0.5))
         time.sleep(0.3)
     assert_tone(np.concatenate(chunks))
+
+
+def _tone_seconds(audio: np.ndarray, threshold: int = 3000) -> float:
+    """How long the recording is loud, in 10 ms blocks."""
+    blocks = audio[: len(audio) // 160 * 160].reshape(-1, 160)
+    return float((np.abs(blocks).max(axis=1) > threshold).sum()) * 0.01
+
+
+def test_speaker_sink_plays_every_reply_whole(room: None) -> None:
+    """Lantern's own speaker: a reply after silence (the stream has paused itself) is played whole and
+    starts promptly. An earlier sink stopped too soon and lost the ends of replies."""
+    from audio import sinks
+
+    sink = sinks.SpeakerSink(None)
+    starts = []
+    try:
+        with RoomRecorder() as rec:
+            for _ in range(2):
+                time.sleep(sinks.IDLE_SECONDS_BEFORE_PAUSE + 0.5)  # idle long enough to pause
+                starts.append(rec.seconds)
+                sink.play(tone(TONE_HZ, 1.0), 1.0)
+                time.sleep(1.5)
+    finally:
+        sink.close()
+    for start in starts:
+        audio = rec.audio[int(start * RATE):int((start + 1.5) * RATE)]
+        assert _tone_seconds(audio) >= 0.97
+        onset = sound_onset(audio)
+        assert onset is not None and onset < 0.25
