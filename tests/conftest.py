@@ -5,13 +5,20 @@ from __future__ import annotations
 import random
 import shutil
 import socket
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from voice.app import Brainworks, build_brain
+from audio.sinks import NullSink
+from audio.sources import ArraySource
 from voice.config import Config, load_config
+from voice.events import Event
+from voice.pipeline import Pipeline
+from voice.stt import Transcript
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,3 +58,45 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
     monkeypatch.setattr(socket, "create_connection", lambda address, *a, **k: (_ for _ in ()).throw(
         AssertionError(f"network connection attempted: {address}")))
     return attempts
+
+
+@dataclass
+class ScriptedRecognizer:
+    """Hears what it is told: a streaming transcript, a final one, and a second hearing if asked."""
+
+    first: str
+    second: Transcript | None = None
+    streaming: str = ""
+    name: str = "scripted"
+    asked: list[int] = field(default_factory=list)
+    finished: int = 0
+
+    def start(self) -> None: ...
+
+    def feed(self, pcm: bytes) -> None: ...
+
+    def partial(self) -> str:
+        return self.streaming
+
+    def finish(self) -> Transcript:
+        self.finished += 1
+        return Transcript(self.first, 0.5)
+
+    def second_opinion(self, after_words: int = 0) -> Transcript | None:
+        self.asked.append(after_words)
+        return self.second
+
+
+class SilentTTS:
+    def synthesize(self, text: str) -> np.ndarray:
+        return np.zeros(160, dtype=np.int16)
+
+
+def run_scripted(config: Config, recognizer: ScriptedRecognizer) -> list[Event]:
+    """One burst of voiced sound (so the endpointer opens an utterance) through the real pipeline."""
+    events: list[Event] = []
+    pipeline = Pipeline(config, build_brain(config).conversation, recognizer, SilentTTS(), NullSink(),
+                        events.append, live=False)
+    burst = (np.sin(np.arange(16000) * 2 * np.pi * 300 / 16000) * 8000).astype(np.int16)
+    pipeline.run(ArraySource(np.concatenate([np.zeros(8000, np.int16), burst])).frames())
+    return events

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-import numpy as np
 import pytest
 from hassil import Intents
 
-from audio.sinks import NullSink
-from audio.sources import ArraySource
 from voice.app import build_brain
 from voice.grammar import PhraseSampler
-from voice.pipeline import SECOND_HEARING_MIN_ALIKE, Pipeline
+from voice.pipeline import SECOND_HEARING_MIN_ALIKE
 from voice.stt import Transcript
 from voice.word_graph import WordGraph, phrase_graph
+from tests.conftest import ScriptedRecognizer, run_scripted
 
 SMALL = Intents.from_dict({
     "language": "en",
@@ -88,47 +84,9 @@ def test_fsg_file_loads_and_hears_a_whole_phrase(config, tmp_path) -> None:
     assert second.confidence >= SECOND_HEARING_MIN_ALIKE
 
 
-@dataclass
-class ScriptedRecognizer:
-    """Says what it is told: the first hearing, and the second if asked."""
-
-    first: str
-    second: Transcript | None
-    name: str = "scripted"
-    asked: list[int] = field(default_factory=list)
-
-    def start(self) -> None: ...
-
-    def feed(self, pcm: bytes) -> None: ...
-
-    def partial(self) -> str:
-        return ""
-
-    def finish(self) -> Transcript:
-        return Transcript(self.first, 0.5)
-
-    def second_opinion(self, after_words: int = 0) -> Transcript | None:
-        self.asked.append(after_words)
-        return self.second
-
-
-class SilentTTS:
-    def synthesize(self, text: str) -> np.ndarray:
-        return np.zeros(160, dtype=np.int16)
-
-
-def _run(config, recognizer: ScriptedRecognizer) -> list:
-    events: list = []
-    pipeline = Pipeline(config, build_brain(config).conversation, recognizer, SilentTTS(), NullSink(),
-                        events.append, live=False)
-    burst = (np.sin(np.arange(16000) * 2 * np.pi * 300 / 16000) * 8000).astype(np.int16)  # voiced: VAD starts
-    pipeline.run(ArraySource(np.concatenate([np.zeros(8000, np.int16), burst])).frames())
-    return events
-
-
 def test_second_hearing_corrects_a_first_that_made_no_sense(config) -> None:
     recognizer = ScriptedRecognizer("hey lantern today has been a riddle", Transcript("today has been terrible", 0.8))
-    events = _run(config, recognizer)
+    events = run_scripted(config, recognizer)
     assert recognizer.asked == [2]  # after the two words of the wake phrase
     transcript = next(e for e in events if e.type == "transcript")
     assert transcript.text == "hey lantern today has been terrible"
@@ -138,7 +96,7 @@ def test_second_hearing_corrects_a_first_that_made_no_sense(config) -> None:
 
 def test_second_hearing_that_sounds_different_is_not_taken(config) -> None:
     recognizer = ScriptedRecognizer("hey lantern today has been a riddle", Transcript("delete all our data", 0.3))
-    events = _run(config, recognizer)
+    events = run_scripted(config, recognizer)
     assert recognizer.asked == [2]
     assert not [e for e in events if e.type == "intent" and e.name == "forget"]
 
@@ -146,5 +104,5 @@ def test_second_hearing_that_sounds_different_is_not_taken(config) -> None:
 @pytest.mark.parametrize("first", ["hey lantern start a hug", "pass me the bottle", "hey lantern"])
 def test_no_second_hearing_when_the_first_is_understood_or_not_for_us(config, first: str) -> None:
     recognizer = ScriptedRecognizer(first, Transcript("delete all our data", 1.0))
-    _run(config, recognizer)
+    run_scripted(config, recognizer)
     assert recognizer.asked == []

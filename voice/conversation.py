@@ -34,6 +34,11 @@ class Conversation:
         self._other = Understander(dialogs.other)
         self._safety = SafetySpotter(dialogs)
 
+    def is_crisis(self, text: str, in_window: bool) -> bool:
+        """Would hearing `text` take the crisis path?"""
+        woke, rest = split_wake(text, self._wake_phrase)
+        return bool(rest) and (woke or in_window) and self._safety.check(rest) is Concern.SURE
+
     def needs_second_hearing(self, text: str, in_window: bool) -> bool:
         """Addressed to Lantern, yet not a phrase it knows exactly: worth hearing again (see
         `Recognizer.second_opinion`)."""

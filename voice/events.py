@@ -48,8 +48,9 @@ class WakeDetected(Event):
 class Transcribed(Event):
     type: ClassVar[str] = "transcript"
     text: str = ""
-    confidence: float = 0.0
-    """0..1, the recogniser's own belief in this transcript."""
+    confidence: float | None = 0.0
+    """0..1, the recogniser's own belief in this transcript; None when the streaming transcript was
+    taken at an early endpoint (the final pass, which scores it, runs after the reply has started)."""
     decode_ms: float = 0.0
     """Wall time spent finishing the transcript after the end of speech."""
     first_hearing: str | None = None

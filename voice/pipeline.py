@@ -31,7 +31,7 @@ from voice.events import (
     WakeDetected,
 )
 from voice.safety import Concern
-from voice.stt import Recognizer
+from voice.stt import Recognizer, Transcript
 from voice.timers import Timers
 from voice.tts import Synthesizer
 from voice.understand import split_wake
@@ -107,9 +107,11 @@ class Pipeline:
                 self._recognizer.feed(earlier.tobytes())
         elif step is Step.SPEECH:
             self._recognizer.feed(frame.tobytes())
-            if self._endpointer.silent_ms >= EARLY_ENDPOINT_MS and self._complete(self._recognizer.partial()):
-                self._endpointer.reset()
-                self._end_of_utterance()
+            if self._endpointer.silent_ms >= EARLY_ENDPOINT_MS:
+                partial = self._recognizer.partial()
+                if self._complete(partial):
+                    self._endpointer.reset()
+                    self._end_of_utterance(early=partial)
         elif step is Step.ENDED:
             self._end_of_utterance()
 
@@ -124,15 +126,27 @@ class Pipeline:
     def _in_window(self) -> bool:
         return self._utterance_start <= self._window_until
 
-    def _end_of_utterance(self) -> None:
+    def _end_of_utterance(self, early: str | None = None) -> None:
+        """`early`: the streaming transcript, already a whole command, taken at an early endpoint. The
+        recogniser's final pass then runs after the reply has started (it costs ~40-90 ms); if it
+        hears a crisis the streaming transcript missed, that is answered too."""
         wall_end = time.perf_counter()
         heard_end = self._endpointer.last_voiced_end_seconds
         self._emit(SpeechEnded(heard_end))
-        transcript = self._recognizer.finish()
+        if early is not None and self._config.stt.min_confidence <= 0.0:
+            self._respond(Transcript(early, None), heard_end, wall_end)
+            final = self._recognizer.finish()
+            if final.text and final.text != early and self._conversation.is_crisis(final.text, self._in_window()):
+                self._respond(final, heard_end, None)
+            return
+        self._respond(self._recognizer.finish(), heard_end, wall_end)
+
+    def _respond(self, transcript: Transcript, heard_end: float, wall_end: float | None) -> None:
         if not transcript.text:
             return
         text, first_hearing = transcript.text, None
-        if transcript.confidence >= self._config.stt.min_confidence and \
+        confidence = 1.0 if transcript.confidence is None else transcript.confidence
+        if confidence >= self._config.stt.min_confidence and \
                 self._conversation.needs_second_hearing(text, self._in_window()):
             woke, _ = split_wake(text, self._config.wake.phrase)
             second = self._recognizer.second_opinion(len(self._config.wake.phrase.split()) if woke else 0)
@@ -141,11 +155,12 @@ class Pipeline:
                 self._conversation.second_hearing(text, second.text, self._in_window())
             if corrected:
                 text, first_hearing = corrected, transcript.text
-        decode_ms = (time.perf_counter() - wall_end) * 1000
-        self._emit(Transcribed(heard_end, text, round(transcript.confidence, 4), round(decode_ms, 1), first_hearing))
-        if transcript.confidence < self._config.stt.min_confidence:
+        decode_ms = 0.0 if wall_end is None else (time.perf_counter() - wall_end) * 1000
+        self._emit(Transcribed(heard_end, text, None if transcript.confidence is None else round(confidence, 4),
+                               round(decode_ms, 1), first_hearing))
+        if confidence < self._config.stt.min_confidence:
             return
-        heard = self._conversation.hear(text, self._in_window(), transcript.confidence)
+        heard = self._conversation.hear(text, self._in_window(), confidence)
         if heard.woke:
             self._emit(WakeDetected(heard_end))
         if heard.concern is not Concern.NONE:
@@ -156,7 +171,7 @@ class Pipeline:
             self._emit(NotUnderstood(heard_end, text))
         if heard.for_us:
             self._window_until = -1.0  # a new question (if any) reopens it
-        self._act(heard.actions, heard_end, wall_end)
+        self._act(heard.actions, heard_end if wall_end is not None else None, wall_end)
 
     def _act(self, actions: list[Action], heard_end: float | None, wall_end: float | None) -> None:
         for action in actions:

@@ -27,8 +27,8 @@ VOSK_MODEL_NAME = "vosk-model-small-en-us-0.15"
 @dataclass(frozen=True)
 class Transcript:
     text: str
-    confidence: float
-    """0..1: the engine's own belief in the words."""
+    confidence: float | None
+    """0..1: the engine's own belief in the words; None for a streaming (partial) transcript."""
 
 
 class Recognizer(Protocol):

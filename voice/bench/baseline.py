@@ -51,6 +51,9 @@ class UsualConversation:
     def needs_second_hearing(self, text: str, in_window: bool) -> bool:
         return False  # the usual way takes the transcript as it is
 
+    def is_crisis(self, text: str, in_window: bool) -> bool:
+        return False  # never asked: the usual way has no early endpoint
+
     def hear(self, text: str, in_window: bool, confidence: float = 1.0) -> Heard:
         woke, rest = split_wake(text, self._wake_phrase)
         if not woke and not in_window:

@@ -65,6 +65,8 @@ class Turn:
     feed_ms: float = 0.0
     partial_ms: float = 0.0
     finish_ms: float | None = None
+    late_finish_ms: float = 0.0
+    """The final pass run after the reply started (early endpoint): not part of the reply's wait."""
     hear_ms: float = 0.0
     brain_ms: float = 0.0
     early_checks_ms: float = 0.0
@@ -83,7 +85,7 @@ class Profile:
     def stt_totals(self) -> dict[str, float]:
         return {
             "fed_seconds": sum(t.fed_seconds for t in self.turns),
-            "decode_ms": sum(t.feed_ms + t.partial_ms + (t.finish_ms or 0.0) for t in self.turns),
+            "decode_ms": sum(t.feed_ms + t.partial_ms + (t.finish_ms or 0.0) + t.late_finish_ms for t in self.turns),
         }
 
 
@@ -112,7 +114,10 @@ class TimedRecognizer:
     def finish(self) -> Transcript:
         t = time.perf_counter()
         transcript = self.inner.finish()
-        self.profile.turn.finish_ms = (time.perf_counter() - t) * 1000
+        if self.profile.turn.synth_ms is not None:
+            self.profile.turn.late_finish_ms = (time.perf_counter() - t) * 1000
+        else:
+            self.profile.turn.finish_ms = (time.perf_counter() - t) * 1000
         return transcript
 
     def second_opinion(self, after_words: int = 0) -> Transcript | None:
@@ -182,6 +187,9 @@ class TimedConversation:
 
     def hear(self, text: str, *args: Any, **kwargs: Any) -> Any:
         return self._timed(self.inner.hear, text, *args, **kwargs)
+
+    def is_crisis(self, *args: Any) -> bool:
+        return self._timed(self.inner.is_crisis, *args)
 
     def needs_second_hearing(self, *args: Any) -> bool:
         return self._timed(self.inner.needs_second_hearing, *args)

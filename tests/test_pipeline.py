@@ -1,0 +1,41 @@
+"""The loop's timing decisions, with a scripted recogniser: early endpoints and the late final pass."""
+
+from __future__ import annotations
+
+from tests.conftest import ScriptedRecognizer, run_scripted
+
+
+def test_early_endpoint_answers_from_the_streaming_transcript(config) -> None:
+    """A streaming transcript that is already a whole command is answered at once; the final pass
+    runs after the reply has started, once."""
+    recognizer = ScriptedRecognizer("hey lantern start a hug", streaming="hey lantern start a hug")
+    events = run_scripted(config, recognizer)
+    types = [e.type for e in events]
+    assert types.index("transcript") < types.index("speak")
+    transcript = next(e for e in events if e.type == "transcript")
+    assert transcript.confidence is None  # streaming: not scored yet
+    assert [e.name for e in events if e.type == "intent"] == ["hug"]
+    assert recognizer.finished == 1
+    speech_end = next(e for e in events if e.type == "speech_end")
+    speak = next(e for e in events if e.type == "speak")
+    assert speak.t - speech_end.t < config.audio.endpoint_silence_ms / 1000  # did not wait the full silence
+
+
+def test_final_pass_that_hears_a_crisis_is_answered(config) -> None:
+    """Safety first: if the final pass hears a crisis the streaming transcript missed, it is answered."""
+    recognizer = ScriptedRecognizer("hey lantern i want to hurt myself", streaming="hey lantern stop")
+    events = run_scripted(config, recognizer)
+    assert any(e.type == "safety" and e.certain for e in events)
+    spoken = " ".join(e.text for e in events if e.type == "speak")
+    assert "988" in spoken
+
+
+def test_no_early_endpoint_for_an_incomplete_command(config) -> None:
+    recognizer = ScriptedRecognizer("hey lantern start a hug", streaming="hey lantern start a")
+    events = run_scripted(config, recognizer)
+    transcript = next(e for e in events if e.type == "transcript")
+    assert transcript.confidence == 0.5  # the final transcript
+    assert [e.name for e in events if e.type == "intent"] == ["hug"]
+    speech_end = next(e for e in events if e.type == "speech_end")
+    speak = next(e for e in events if e.type == "speak")
+    assert speak.t - speech_end.t >= config.audio.endpoint_silence_ms / 1000 - 0.031
