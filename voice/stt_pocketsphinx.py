@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import logging
 import os
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -19,6 +20,10 @@ from voice.stt import Transcript
 from voice.word_graph import WordGraph
 
 _LOGGER = logging.getLogger(__name__)
+SECOND_HEARING_MAX_SECONDS = 0.5
+"""A second hearing still running after this is abandoned. In loud noise the graph search can take a
+second or more; by then a quick "sorry?" serves better than a late guess."""
+_CHUNK_BYTES = 8000  # a quarter of a second of audio between deadline checks
 _SAMPLES_PER_FRAME = 160
 """pocketsphinx's 100 frames a second at 16 kHz."""
 LM_DISCOUNT = 0.02
@@ -120,9 +125,15 @@ class PocketsphinxRecognizer:
             audio = audio[self._words[after_words - 1][1] * 2:]  # int16: two bytes a sample
         decoder = self._decoder
         decoder.activate_search(self._phrases)
+        deadline = time.perf_counter() + SECOND_HEARING_MAX_SECONDS
         try:
             decoder.start_utt()
-            decoder.process_raw(audio, False, True)
+            for start in range(0, len(audio), _CHUNK_BYTES):
+                if time.perf_counter() > deadline:
+                    decoder.end_utt()
+                    _LOGGER.debug("second hearing abandoned after %.2f s", SECOND_HEARING_MAX_SECONDS)
+                    return None
+                decoder.process_raw(audio[start:start + _CHUNK_BYTES], False, False)
             decoder.end_utt()
             hyp = decoder.hyp()
             if hyp is None or not hyp.hypstr:
