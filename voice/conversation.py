@@ -36,14 +36,14 @@ class Conversation:
 
     def is_crisis(self, text: str, in_window: bool) -> bool:
         """Would hearing `text` take the crisis path?"""
-        woke, rest = split_wake(text, self._wake_phrase)
-        return bool(rest) and (woke or in_window) and self._safety.check(rest) is Concern.SURE
+        addressed = self._addressed(text, in_window)
+        return addressed is not None and self._safety.check(addressed[1]) is Concern.SURE
 
     def needs_second_hearing(self, text: str, in_window: bool) -> bool:
         """Addressed to Lantern, yet not a phrase it knows exactly: worth hearing again (see
         `Recognizer.second_opinion`)."""
-        woke, rest = split_wake(text, self._wake_phrase)
-        return bool(rest) and (woke or in_window) and not self._knows(rest, answers=not woke)
+        addressed = self._addressed(text, in_window)
+        return addressed is not None and not self._knows(addressed[1], answers=not addressed[0])
 
     def second_hearing(self, first: str, second: str, in_window: bool) -> str | None:
         """The first hearing corrected by the second, if the second is a phrase Lantern knows."""
@@ -52,6 +52,11 @@ class Conversation:
         if not corrected or not self._knows(corrected, answers=not woke):
             return None
         return f"{self._wake_phrase} {corrected}" if woke else corrected
+
+    def _addressed(self, text: str, in_window: bool) -> tuple[bool, str] | None:
+        """(woke, what follows the wake phrase) when `text` says something to Lantern, else None."""
+        woke, rest = split_wake(text, self._wake_phrase)
+        return (woke, rest) if rest and (woke or in_window) else None
 
     def _knows(self, rest: str, answers: bool) -> bool:
         if self._safety.check(rest) is Concern.SURE:

@@ -22,7 +22,7 @@ from hassil.expression import (
     Sequence,
     TextChunk,
 )
-from hassil.intents import SlotList, TextSlotList
+from hassil.intents import SlotList, TextSlotList, TextSlotValue
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -91,11 +91,16 @@ class PhraseSampler:
             raise TypeError(f"unsupported template expression: {type(expr).__name__}")
 
     def _walk_list(self, ref: ListReference, rules: Mapping[str, Sentence]) -> Iterator[str]:
-        slot_list = self._lists.get(ref.list_name)
-        if not isinstance(slot_list, TextSlotList) or not slot_list.values:
-            raise ValueError(f"list {{{ref.list_name}}} has no text values to speak")
-        value = self._rng.choice(slot_list.values)
+        value = self._rng.choice(spoken_values(self._lists, ref))
         yield from self._walk(value.text_in, rules)
+
+
+def spoken_values(lists: Mapping[str, SlotList], ref: ListReference) -> list[TextSlotValue]:
+    """The values a template's {list} can be said as."""
+    slot_list = lists.get(ref.list_name)
+    if not isinstance(slot_list, TextSlotList) or not slot_list.values:
+        raise ValueError(f"list {{{ref.list_name}}} has no text values to speak")
+    return slot_list.values
 
 
 def words_of(phrases: Iterable[str]) -> set[str]:

@@ -27,9 +27,9 @@ from hassil.expression import (
     Sequence,
     TextChunk,
 )
-from hassil.intents import SlotList, TextSlotList
+from hassil.intents import SlotList
 
-from voice.grammar import normalize
+from voice.grammar import normalize, spoken_values
 
 Arc = tuple[int, int, str | None]
 """(from state, to state, word); no word is a free (null) move."""
@@ -72,10 +72,7 @@ class WordGraph:
         if isinstance(expr, RuleReference):
             return self._add(rules[expr.rule_name].expression, start, rules, lists)
         if isinstance(expr, ListReference):
-            slot_list = lists.get(expr.list_name)
-            if not isinstance(slot_list, TextSlotList) or not slot_list.values:
-                raise ValueError(f"list {{{expr.list_name}}} has no text values to speak")
-            return self._join(start, (v.text_in for v in slot_list.values), rules, lists)
+            return self._join(start, (v.text_in for v in spoken_values(lists, expr)), rules, lists)
         if isinstance(expr, Permutation):  # (a;b): every order
             end = self.new_state()
             for order in itertools.permutations(expr.items):
@@ -112,10 +109,10 @@ class WordGraph:
 
     def accepts(self, words: list[str]) -> bool:
         """Is this exact phrase in the graph? (For tests.)"""
-        current = _closure({self.start}, _null_moves(self.arcs))
-        moves = _word_moves(self.arcs)
+        null_moves, moves = _null_moves(self.arcs), _word_moves(self.arcs)
+        current = _closure({self.start}, null_moves)
         for word in words:
-            current = _closure({to for s in current for w, to in moves.get(s, ()) if w == word}, _null_moves(self.arcs))
+            current = _closure({to for s in current for w, to in moves.get(s, ()) if w == word}, null_moves)
         return bool(current & self.finals)
 
     def write_fsg(self, path: Path, name: str = "lantern") -> None:
