@@ -107,7 +107,7 @@ class Pipeline:
                 self._recognizer.feed(earlier.tobytes())
         elif step is Step.SPEECH:
             self._recognizer.feed(frame.tobytes())
-            if self._endpointer.silent_ms >= EARLY_ENDPOINT_MS:
+            if self._endpointer.quiet_ms >= EARLY_ENDPOINT_MS:
                 partial = self._recognizer.partial()
                 if self._complete(partial):
                     self._endpointer.reset()
@@ -131,7 +131,7 @@ class Pipeline:
         recogniser's final pass then runs after the reply has started (it costs ~40-90 ms); if it
         hears a crisis the streaming transcript missed, that is answered too."""
         wall_end = time.perf_counter()
-        heard_end = self._endpointer.last_voiced_end_seconds
+        heard_end = self._endpointer.speech_end_seconds
         self._emit(SpeechEnded(heard_end))
         if early is not None and self._config.stt.min_confidence <= 0.0:
             self._respond(Transcript(early, None), heard_end, wall_end)
