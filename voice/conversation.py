@@ -66,9 +66,10 @@ class Conversation:
         command = self.commands.match(rest, max_dropped=0, guess=False)
         return command is not None or self._other.match(rest, max_dropped=0) is not None
 
-    def hear(self, text: str, in_window: bool, confidence: float = 1.0) -> Heard:
+    def hear(self, text: str, in_window: bool, confidence: float = 1.0, maybe_crisis: bool = False) -> Heard:
         """React to one utterance. Outside the follow-up window, only a wake phrase gets attention.
-        `confidence`: the recogniser's belief in `text` (typed text: 1)."""
+        `confidence`: the recogniser's belief in `text` (typed text: 1). `maybe_crisis`: heard against
+        the crisis phrases alone, it sounded like one: ask, unless a command is understood exactly."""
         woke, rest = split_wake(text, self._wake_phrase)
         if not woke and not in_window:
             return Heard(False, Concern.NONE, None, False, [])
@@ -76,6 +77,8 @@ class Conversation:
             return Heard(True, Concern.NONE, None, True, self.brain.on_wake_only())
         # Safety before anything else, inside any dialog.
         concern = self._safety.check(rest)
+        if maybe_crisis and concern is Concern.NONE:
+            concern = Concern.WEAK
         if concern is Concern.SURE:
             return Heard(woke, concern, None, True, self.brain.on_crisis())
         if self.brain.question is not None and not woke:
@@ -83,8 +86,10 @@ class Conversation:
             if answer is not None:
                 return Heard(woke, concern, answer, True, self.brain.on_answer(answer))
         command = self.commands.match(rest, guess=False)
-        if command is None and self._other.match(rest, max_dropped=1) is not None:
-            # Something Lantern does not do (weather, music, lights): say so, act on nothing.
+        if (command is None and self._other.match(rest, max_dropped=1) is not None) or \
+                (command is not None and not command.exact and self._other.match(rest, max_dropped=0) is not None):
+            # Something Lantern does not do (weather, music, lights): say so, act on nothing. A request
+            # it does not do, heard exactly, beats a command heard with a stray word ("skip this song").
             return Heard(woke, concern, None, True, self.brain.on_out_of_reach())
         if command is None and confidence >= GUESS_MIN_CONFIDENCE:
             command = self.commands.match(rest)
