@@ -67,8 +67,11 @@ class ScriptedRecognizer:
     first: str
     second: Transcript | None = None
     streaming: str = ""
+    crisis: Transcript | None = None
+    """What hearing it against the crisis phrases alone finds."""
     name: str = "scripted"
-    asked: list[int] = field(default_factory=list)
+    asked: list[tuple[int, bool]] = field(default_factory=list)
+    """(after_words, crisis_only) of each second hearing asked for."""
     finished: int = 0
 
     def start(self) -> None: ...
@@ -82,9 +85,9 @@ class ScriptedRecognizer:
         self.finished += 1
         return Transcript(self.first, 0.5)
 
-    def second_opinion(self, after_words: int = 0) -> Transcript | None:
-        self.asked.append(after_words)
-        return self.second
+    def second_opinion(self, after_words: int = 0, crisis_only: bool = False) -> Transcript | None:
+        self.asked.append((after_words, crisis_only))
+        return self.crisis if crisis_only else self.second
 
 
 class SilentTTS:

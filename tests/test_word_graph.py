@@ -7,7 +7,7 @@ from hassil import Intents
 
 from voice.app import build_brain
 from voice.grammar import PhraseSampler
-from voice.pipeline import SECOND_HEARING_MIN_ALIKE
+from voice.pipeline import CRISIS_HEARING_MIN_ALIKE, SECOND_HEARING_MIN_ALIKE
 from voice.stt import Transcript
 from voice.word_graph import WordGraph, phrase_graph
 from tests.conftest import ScriptedRecognizer, run_scripted
@@ -84,10 +84,24 @@ def test_fsg_file_loads_and_hears_a_whole_phrase(config, tmp_path) -> None:
     assert second.confidence >= SECOND_HEARING_MIN_ALIKE
 
 
+def test_crisis_graph_hears_a_crisis_phrase(config) -> None:
+    from voice.bench.speech import default_cache_dir, utterance
+    from voice.stt import create_recognizer
+
+    works = build_brain(config)
+    recognizer = create_recognizer(config, works.dialogs)
+    recognizer.start()
+    recognizer.feed(utterance("i keep thinking about hurting myself", "hibari", default_cache_dir()).tobytes())
+    recognizer.finish()
+    crisis = recognizer.second_opinion(after_words=2, crisis_only=True)
+    assert crisis is not None and crisis.confidence >= CRISIS_HEARING_MIN_ALIKE
+    assert works.conversation.is_crisis(f"hey lantern {crisis.text}", in_window=False)
+
+
 def test_second_hearing_corrects_a_first_that_made_no_sense(config) -> None:
     recognizer = ScriptedRecognizer("hey lantern today has been a riddle", Transcript("today has been terrible", 0.8))
     events = run_scripted(config, recognizer)
-    assert recognizer.asked == [2]  # after the two words of the wake phrase
+    assert recognizer.asked == [(2, False)]  # after the two words of the wake phrase
     transcript = next(e for e in events if e.type == "transcript")
     assert transcript.text == "hey lantern today has been terrible"
     assert transcript.first_hearing == "hey lantern today has been a riddle"
@@ -97,8 +111,28 @@ def test_second_hearing_corrects_a_first_that_made_no_sense(config) -> None:
 def test_second_hearing_that_sounds_different_is_not_taken(config) -> None:
     recognizer = ScriptedRecognizer("hey lantern today has been a riddle", Transcript("delete all our data", 0.3))
     events = run_scripted(config, recognizer)
-    assert recognizer.asked == [2]
+    assert recognizer.asked == [(2, False), (2, True)]  # then once more, against the crisis phrases alone
     assert not [e for e in events if e.type == "intent" and e.name == "forget"]
+    assert not [e for e in events if e.type == "safety"]
+
+
+def test_a_first_hearing_that_sounds_like_a_crisis_phrase_gets_asked_about(config) -> None:
+    """Safety first: what makes no sense but sounds like a crisis phrase makes Lantern ask, not guess."""
+    recognizer = ScriptedRecognizer("hey lantern i cannot fell tonight", Transcript("play my notes", 0.2),
+                                    crisis=Transcript("i cut myself tonight", 0.7))
+    events = run_scripted(config, recognizer)
+    assert recognizer.asked == [(2, False), (2, True)]
+    assert [(e.type, e.certain) for e in events if e.type == "safety"] == [("safety", False)]
+    assert not [e for e in events if e.type == "intent"]
+    spoken = [e.text for e in events if e.type == "speak"]
+    assert len(spoken) == 1 and "help" in spoken[0].lower()
+
+
+def test_a_crisis_phrase_that_sounds_different_is_not_asked_about(config) -> None:
+    recognizer = ScriptedRecognizer("hey lantern what's the weather like", Transcript("play my notes", 0.2),
+                                    crisis=Transcript("i want to die", 0.3))
+    events = run_scripted(config, recognizer)
+    assert not [e for e in events if e.type == "safety"]
 
 
 @pytest.mark.parametrize("first", ["hey lantern start a hug", "pass me the bottle", "hey lantern"])

@@ -46,10 +46,11 @@ class Recognizer(Protocol):
     def finish(self) -> Transcript:
         """The utterance has ended: the final transcript."""
 
-    def second_opinion(self, after_words: int = 0) -> Transcript | None:
-        """The last utterance heard again, strictly as one whole known phrase, from the end of the first
-        transcript's first `after_words` words; None if the engine has no such pass. Costs a second
-        decode, so it is asked for only when the first made no sense."""
+    def second_opinion(self, after_words: int = 0, crisis_only: bool = False) -> Transcript | None:
+        """The last utterance heard again, strictly as one whole known phrase (`crisis_only`: one of the
+        crisis phrases), from the end of the first transcript's first `after_words` words; None if the
+        engine has no such pass. Costs a second decode, so it is asked for only when the first made no
+        sense."""
 
 
 def vosk_model_dir(config: Config) -> Path:
@@ -97,7 +98,8 @@ def create_recognizer(config: Config, dialogs: Dialogs) -> Recognizer:
         dialogs.source_key(), ",".join(config.household.partners).lower(), config.wake.phrase.lower(),
         GRAMMAR_VERSION,
     ]).encode()).hexdigest()[:16]
-    def graph() -> WordGraph:
-        return phrase_graph(config.wake.phrase, dialogs.commands, dialogs.safety, dialogs.other, dialogs.answers)
+    def graphs() -> tuple[WordGraph, WordGraph]:
+        return (phrase_graph(config.wake.phrase, dialogs.commands, dialogs.safety, dialogs.other, dialogs.answers),
+                phrase_graph(config.wake.phrase, dialogs.safety))
 
-    return PocketsphinxRecognizer.for_phrases(key, corpus, graph, dialogs.pronunciations, cache_dir())
+    return PocketsphinxRecognizer.for_phrases(key, corpus, graphs, dialogs.pronunciations, cache_dir())

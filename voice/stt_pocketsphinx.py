@@ -44,8 +44,10 @@ class PocketsphinxRecognizer:
     One decoder for the whole run: its cepstral mean adapts to the room (and to a voice) across
     utterances, which measurably helps; a fresh decoder per recording heard worse."""
 
-    def __init__(self, lm: Path, dictionary: Path, name: str = "pocketsphinx", phrases: Path | None = None):
-        """`phrases`: a word graph (FSG file) of the whole phrases, for `second_opinion`."""
+    def __init__(self, lm: Path, dictionary: Path, name: str = "pocketsphinx", phrases: Path | None = None,
+                 crisis: Path | None = None):
+        """`phrases`, `crisis`: word graphs (FSG files) of the whole phrases and of the crisis phrases
+        alone, for `second_opinion`."""
         from pocketsphinx import Decoder
 
         self.name = name
@@ -54,10 +56,12 @@ class PocketsphinxRecognizer:
         self._decoder = Decoder(hmm=str(_model_dir() / "en-us"), lm=str(lm), dict=str(dictionary),
                                 dither=True, seed=1, loglevel="FATAL")
         self._language_model = self._decoder.current_search()
-        self._phrases = None
-        if phrases is not None:
-            self._phrases = "phrases"
-            self._decoder.add_fsg(self._phrases, self._decoder.read_fsg(str(phrases)))
+        self._graphs: dict[bool, str] = {}
+        """crisis_only -> the name of its search."""
+        for crisis_only, name, path in ((False, "phrases", phrases), (True, "crisis", crisis)):
+            if path is not None:
+                self._decoder.add_fsg(name, self._decoder.read_fsg(str(path)))
+                self._graphs[crisis_only] = name
         self._in_utterance = False
         self._audio: list[bytes] = []
         """The current (or last) utterance, kept for a second hearing."""
@@ -65,14 +69,17 @@ class PocketsphinxRecognizer:
         """The last transcript's words, each with the sample offset (into `_audio`) where it ends."""
 
     @classmethod
-    def for_phrases(cls, key: str, corpus: Callable[[], list[str]], graph: Callable[[], WordGraph],
-                    extra: Mapping[str, tuple[str, ...]], cache: Path) -> "PocketsphinxRecognizer":
+    def for_phrases(cls, key: str, corpus: Callable[[], list[str]],
+                    graphs: Callable[[], tuple[WordGraph, WordGraph]], extra: Mapping[str, tuple[str, ...]],
+                    cache: Path) -> "PocketsphinxRecognizer":
         """Lantern's recogniser: restricted to our phrases by a language model trained on a sample of them
-        and by their word graph, cached under `key` (built from `corpus()` and `graph()` only when missing)."""
-        lm_path, dict_path, fsg_path = (cache / f"lm-{key}{ext}" for ext in (".arpa", ".dict", ".fsg"))
-        if not (lm_path.exists() and dict_path.exists() and fsg_path.exists()):
-            _build(corpus(), graph(), _model_dir() / "cmudict-en-us.dict", extra, lm_path, dict_path, fsg_path)
-        return cls(lm_path, dict_path, phrases=fsg_path)
+        and by word graphs (all phrases; crisis phrases alone), cached under `key` (built from `corpus()`
+        and `graphs()` only when missing)."""
+        paths = [cache / f"lm-{key}{ext}" for ext in (".arpa", ".dict", ".fsg", ".crisis.fsg")]
+        if not all(path.exists() for path in paths):
+            _build(corpus(), graphs(), _model_dir() / "cmudict-en-us.dict", extra, *paths)
+        lm_path, dict_path, fsg_path, crisis_path = paths
+        return cls(lm_path, dict_path, phrases=fsg_path, crisis=crisis_path)
 
     @classmethod
     def open_vocabulary(cls) -> "PocketsphinxRecognizer":
@@ -93,7 +100,7 @@ class PocketsphinxRecognizer:
 
     def feed(self, pcm: bytes) -> None:
         self._decoder.process_raw(pcm, False, False)
-        if self._phrases is not None:
+        if self._graphs:
             self._audio.append(pcm)
 
     def partial(self) -> str:
@@ -112,19 +119,20 @@ class PocketsphinxRecognizer:
                        for seg in self._decoder.seg() if not seg.word.startswith(("<", "["))]
         return Transcript(hyp.hypstr, float(self._decoder.get_prob()))
 
-    def second_opinion(self, after_words: int = 0) -> Transcript | None:
+    def second_opinion(self, after_words: int = 0, crisis_only: bool = False) -> Transcript | None:
         """The last utterance heard again, from the end of its first `after_words` words (the wake
-        phrase, heard well already), as the one whole phrase of the word graph it is closest to.
-        Its confidence is how alike the two hearings sound. About 0.1x real time; asked for only
-        when the first hearing made no sense."""
-        if self._phrases is None or not self._audio or self._in_utterance:
+        phrase, heard well already), as the one whole phrase of the word graph it is closest to (the
+        crisis phrases' graph if `crisis_only`). Its confidence is how alike the two hearings sound.
+        About 0.1x real time; asked for only when the first hearing made no sense."""
+        search = self._graphs.get(crisis_only)
+        if search is None or not self._audio or self._in_utterance:
             return None
         audio = b"".join(self._audio)
         first = [word for word, _ in self._words[after_words:]]
         if 0 < after_words <= len(self._words):
             audio = audio[self._words[after_words - 1][1] * 2:]  # int16: two bytes a sample
         decoder = self._decoder
-        decoder.activate_search(self._phrases)
+        decoder.activate_search(search)
         deadline = time.perf_counter() + SECOND_HEARING_MAX_SECONDS
         try:
             decoder.start_utt()
@@ -152,11 +160,13 @@ class PocketsphinxRecognizer:
         return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() if a and b else 0.0
 
 
-def _build(corpus: list[str], graph: WordGraph, cmudict: Path, extra: Mapping[str, tuple[str, ...]],
-           lm_path: Path, dict_path: Path, fsg_path: Path) -> None:
+def _build(corpus: list[str], graphs: tuple[WordGraph, WordGraph], cmudict: Path,
+           extra: Mapping[str, tuple[str, ...]], lm_path: Path, dict_path: Path, fsg_path: Path,
+           crisis_path: Path) -> None:
     from pocketsphinx.lm import ArpaBoLM
 
     # The sample may miss a rare word that the graph (every phrase) has: the dictionary needs both.
+    graph, crisis = graphs
     words = words_of(corpus) | {word for _, _, word in graph.arcs if word is not None}
     pronunciations: dict[str, list[str]] = {}
     with open(cmudict, encoding="utf-8") as fh:
@@ -188,3 +198,4 @@ def _build(corpus: list[str], graph: WordGraph, cmudict: Path, extra: Mapping[st
     os.replace(tmp_lm, lm_path)  # atomic: a crash mid-build never leaves half a model in the cache
     os.replace(tmp_dict, dict_path)
     graph.write_fsg(fsg_path)
+    crisis.write_fsg(crisis_path)

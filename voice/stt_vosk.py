@@ -61,6 +61,6 @@ class VoskRecognizer:
         confidence = sum(w.get("conf", 0.0) for w in words) / len(words) if words else 0.0
         return Transcript(text, confidence)
 
-    def second_opinion(self, after_words: int = 0) -> Transcript | None:
+    def second_opinion(self, after_words: int = 0, crisis_only: bool = False) -> Transcript | None:
         """None: vosk's acoustic model hears well enough that its words are taken as they are."""
         return None

@@ -54,7 +54,7 @@ class UsualConversation:
     def is_crisis(self, text: str, in_window: bool) -> bool:
         return False  # never asked: the usual way has no early endpoint
 
-    def hear(self, text: str, in_window: bool, confidence: float = 1.0) -> Heard:
+    def hear(self, text: str, in_window: bool, confidence: float = 1.0, maybe_crisis: bool = False) -> Heard:
         woke, rest = split_wake(text, self._wake_phrase)
         if not woke and not in_window:
             return Heard(False, Concern.NONE, None, False, [])

@@ -120,9 +120,9 @@ class TimedRecognizer:
             self.profile.turn.finish_ms = (time.perf_counter() - t) * 1000
         return transcript
 
-    def second_opinion(self, after_words: int = 0) -> Transcript | None:
+    def second_opinion(self, after_words: int = 0, crisis_only: bool = False) -> Transcript | None:
         t = time.perf_counter()
-        transcript = self.inner.second_opinion(after_words)
+        transcript = self.inner.second_opinion(after_words, crisis_only)
         self.profile.turn.finish_ms = (self.profile.turn.finish_ms or 0.0) + (time.perf_counter() - t) * 1000
         return transcript
 
