@@ -98,3 +98,18 @@ def test_every_crisis_phrase_is_caught(works, text: str) -> None:
 @pytest.mark.parametrize("text", ["start a hug", "stop", "end it", "we need to talk about a hurt", "skip today"])
 def test_ordinary_commands_are_not_crises(works, text: str) -> None:
     assert SafetySpotter(works.dialogs).check(text) is not Concern.SURE
+
+
+def test_word_bounds_admit_every_template_phrase_and_rule_out_others(config) -> None:
+    """The cheap pre-test in front of hassil may let too much through, never too little."""
+    from voice.grammar import PhraseSampler, word_bounds
+
+    dialogs = build_brain(config).dialogs
+    for intents in (dialogs.commands, dialogs.safety, dialogs.answers, dialogs.other):
+        bounds, sampler = word_bounds(intents), PhraseSampler(intents, seed=5)
+        for name in intents.intents:
+            for phrase in sampler.sample(name, 200):
+                assert bounds.admits(phrase.split()), phrase
+    bounds = word_bounds(dialogs.commands)
+    for garbage in ("hug start a", "a hug start", "pass me the bottle", "start a hug hug", "of"):
+        assert not bounds.admits(garbage.split()), garbage

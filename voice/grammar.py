@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 
 from hassil import Intents
 from hassil.expression import (
@@ -140,3 +141,87 @@ def recognizer_corpus(commands: Intents, safety: Intents, answers: Intents, othe
     for name in answers.intents:
         corpus.extend(sampler.sample(name, ANSWER_SENTENCES_PER_INTENT))
     return corpus
+
+
+@dataclass(frozen=True)
+class WordBounds:
+    """What any phrase of a template set must look like, word by word: a cheap test that rules out
+    most word sequences before hassil's (slow) matcher sees them. Over-approximate, never under."""
+
+    first: frozenset[str]
+    last: frozenset[str]
+    pairs: frozenset[tuple[str, str]]
+    """Every two words that can follow each other."""
+    longest: int
+    """The most words a phrase can have."""
+
+    def admits(self, words: list[str]) -> bool:
+        return (0 < len(words) <= self.longest and words[0] in self.first and words[-1] in self.last
+                and all(pair in self.pairs for pair in zip(words, words[1:])))
+
+
+@dataclass
+class _Span:
+    first: set[str]
+    last: set[str]
+    pairs: set[tuple[str, str]]
+    nullable: bool
+    longest: int
+
+
+def word_bounds(intents: Intents, slot_lists: Mapping[str, SlotList] | None = None) -> WordBounds:
+    lists = {**intents.slot_lists, **(slot_lists or {})}
+    spans = []
+    for intent in intents.intents.values():
+        for data in intent.data:
+            rules = {**intents.expansion_rules, **data.expansion_rules}
+            spans.extend(_span(sentence.expression, rules, lists) for sentence in data.sentences)
+    total = _either(spans)
+    # "{partner}'s" is two chunks ("sam", "'s") that are said, and transcribed, as one word "sam's".
+    for a, b in [pair for pair in total.pairs if pair[1].startswith("'")]:
+        glued = a + b
+        if a in total.first:
+            total.first.add(glued)
+        if b in total.last:
+            total.last.add(glued)
+        total.pairs |= {(x, glued) for x, y in total.pairs if y == a} | {(glued, y) for x, y in total.pairs if x == b}
+    return WordBounds(frozenset(total.first), frozenset(total.last), frozenset(total.pairs), total.longest)
+
+
+def _span(expr: Expression, rules: Mapping[str, Sentence], lists: Mapping[str, SlotList]) -> _Span:
+    if isinstance(expr, TextChunk):
+        words = normalize(expr.text).split()
+        if not words:
+            return _Span(set(), set(), set(), True, 0)
+        return _Span({words[0]}, {words[-1]}, set(zip(words, words[1:])), False, len(words))
+    if isinstance(expr, RuleReference):
+        return _span(rules[expr.rule_name].expression, rules, lists)
+    if isinstance(expr, ListReference):
+        return _either([_span(v.text_in, rules, lists) for v in spoken_values(lists, expr)])
+    if isinstance(expr, Alternative):
+        return _either([_span(item, rules, lists) for item in expr.items])
+    spans = [_span(item, rules, lists) for item in expr.items]
+    if isinstance(expr, Permutation):  # any order: every item may come first, last, or after another
+        every = _either(spans)
+        return _Span(every.first, every.last, every.pairs | {(a, b) for a in every.last for b in every.first},
+                     all(s.nullable for s in spans), sum(s.longest for s in spans))
+    if isinstance(expr, Sequence):
+        out = _Span(set(), set(), set(), True, 0)
+        for span in spans:
+            out = _Span(out.first | span.first if out.nullable else out.first,
+                        span.last | out.last if span.nullable else span.last,
+                        out.pairs | span.pairs | {(a, b) for a in out.last for b in span.first},
+                        out.nullable and span.nullable, out.longest + span.longest)
+        return out
+    raise TypeError(f"unsupported template expression: {type(expr).__name__}")  # pragma: no cover
+
+
+def _either(spans: list[_Span]) -> _Span:
+    out = _Span(set(), set(), set(), False, 0)
+    for span in spans:
+        out.first |= span.first
+        out.last |= span.last
+        out.pairs |= span.pairs
+        out.nullable = out.nullable or span.nullable
+        out.longest = max(out.longest, span.longest)
+    return out

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from hassil import Intents, recognize
 
-from voice.grammar import PhraseSampler, normalize
+from voice.grammar import PhraseSampler, normalize, word_bounds
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ class Understander:
 
     def __init__(self, intents: Intents, fuzzy: bool = False):
         self._intents = intents
+        self._bounds = word_bounds(intents)
         self._nearest = NearestPhrase(intents) if fuzzy else None
 
     def match(self, text: str, max_dropped: int = MAX_DROPPED_WORDS, guess: bool = True) -> Match | None:
@@ -78,8 +79,10 @@ class Understander:
         max_dropped = min(max_dropped, max(0, (len(words) - 1) // 2))
         for dropped in range(max_dropped + 1):
             for keep in itertools.combinations(range(len(words)), len(words) - dropped):
-                candidate = " ".join(words[i] for i in keep)
-                result = recognize(candidate, self._intents)
+                kept = [words[i] for i in keep]
+                if not self._bounds.admits(kept):
+                    continue  # no template phrase looks like this: spare hassil (~5 ms a try)
+                result = recognize(" ".join(kept), self._intents)
                 if result is not None:
                     slots = {name: slot.value for name, slot in result.entities.items()}
                     return Match(result.intent.name, slots, dropped)
