@@ -11,11 +11,12 @@ from typing import Any
 import numpy as np
 import pytest
 
+from audio.room import onset, sound_extent
 from voice.bench import report
 from voice.bench.baseline import UsualConversation
 from voice.bench.clips import CHATTER, COMMAND, CRISIS, OUT_OF_DOMAIN, Condition, Selection, clip_specs, thin
 from voice.bench.measure import live_finish, score
-from voice.bench.room_check import Played, measure_gaps, onset, sound_extent
+from voice.bench.room_check import Played, measure_gaps
 from voice.dialog import Brain
 
 # --- percentiles ---------------------------------------------------------------------------------

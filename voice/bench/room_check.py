@@ -9,13 +9,13 @@ included, and an external check on the pipeline's own latency figures.
 Needs a running PulseAudio server (DESIGN.md, "A real sound card in CI"); if none answers, the check
 is skipped with a note. It adds the `room` sink (and a 20 ms loopback that keeps an idle null sink's
 clock ticking, so timings are right) to a running server that lacks them, and removes them again.
+The room itself (playing, recording, levels) is audio/room.py, shared with the tests.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,13 +28,10 @@ from typing import Any
 import numpy as np
 import yaml
 
+from audio.room import (RATE, ROOM_SINK, ROOM_SOURCE, WINDOW_SECONDS, Room, RoomRecorder, RoomUnavailable, onset,
+                        sound_extent)
 from voice.config import Config
 
-RATE = 16000
-ROOM_SINK, ROOM_SOURCE, CLOCK_SINK = "room", "room.monitor", "room_clock"
-ONSET_DBFS = -45.0
-"""A 20 ms window louder than this is sound (the room itself is digital silence)."""
-WINDOW_SECONDS = 0.02
 REPLY_TIMEOUT_SECONDS = 6.0
 ROOM_INTENTS = (
     "appreciation", "leave_note", "play_notes", "conversation_starter", "repair", "shared_idea",
@@ -45,43 +42,7 @@ ROOM_INTENTS = (
 and no volume drop (quieter), so each reply is over before the next utterance."""
 
 
-class RoomUnavailable(RuntimeError):
-    pass
-
-
 # --- measuring on a recording (pure) -------------------------------------------------------------
-
-
-def window_levels(audio: np.ndarray, window: float = WINDOW_SECONDS, rate: int = RATE) -> np.ndarray:
-    """dBFS of each whole window."""
-    step = max(1, int(window * rate))
-    n = len(audio) // step
-    if n == 0:
-        return np.zeros(0)
-    x = np.asarray(audio[: n * step], dtype=np.float64).reshape(n, step)
-    rms = np.sqrt(np.mean(x * x, axis=1))
-    with np.errstate(divide="ignore"):
-        return 20 * np.log10(np.maximum(rms, 1e-9) / 32768.0)
-
-
-def onset(audio: np.ndarray, after: float = 0.0, before: float | None = None,
-          threshold_dbfs: float = ONSET_DBFS, window: float = WINDOW_SECONDS, rate: int = RATE) -> float | None:
-    """Seconds into `audio` of the first window louder than the threshold in [after, before)."""
-    start = int(round(after * rate))
-    stop = len(audio) if before is None else min(len(audio), int(round(before * rate)))
-    if stop <= start:
-        return None
-    loud = np.flatnonzero(window_levels(audio[start:stop], window, rate) > threshold_dbfs)
-    return None if loud.size == 0 else float(start / rate + loud[0] * window)
-
-
-def sound_extent(audio: np.ndarray, threshold_dbfs: float = ONSET_DBFS, window: float = WINDOW_SECONDS,
-                 rate: int = RATE) -> tuple[float, float] | None:
-    """(first, end of last) loud window, in seconds."""
-    loud = np.flatnonzero(window_levels(audio, window, rate) > threshold_dbfs)
-    if loud.size == 0:
-        return None
-    return float(loud[0] * window), float((loud[-1] + 1) * window)
 
 
 @dataclass
@@ -120,112 +81,6 @@ def measure_gaps(recording: np.ndarray, played: list[Played]) -> list[dict[str, 
                     row["device_ms"] = round(row["gap_ms"] - row["internal_latency_ms"], 1)
         rows.append(row)
     return rows
-
-
-# --- PulseAudio ----------------------------------------------------------------------------------
-
-
-class Pulse:
-    """pactl/pacat/parec, never autospawning a server."""
-
-    def __init__(self) -> None:
-        for tool in ("pactl", "pacat", "parec"):
-            if shutil.which(tool) is None:
-                raise RoomUnavailable(f"{tool} not found (Debian package pulseaudio-utils)")
-        fd, self._client_conf = tempfile.mkstemp(prefix="lantern-bench-pulse-", suffix=".conf")
-        with os.fdopen(fd, "w") as f:
-            f.write("autospawn = no\n")
-        self.env = {**os.environ, "PULSE_CLIENTCONFIG": self._client_conf,
-                    "PULSE_SINK": ROOM_SINK, "PULSE_SOURCE": ROOM_SOURCE}
-        self._loaded: list[str] = []
-
-    def pactl(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["pactl", *args], env=self.env, capture_output=True, text=True, timeout=10, check=False)
-
-    def sinks(self) -> set[str] | None:
-        proc = self.pactl("list", "short", "sinks")
-        if proc.returncode != 0:
-            return None
-        return {line.split("\t")[1] for line in proc.stdout.splitlines() if "\t" in line}
-
-    def ensure_room(self) -> None:
-        sinks = self.sinks()
-        if sinks is None:
-            raise RoomUnavailable("no PulseAudio server is running (start one as DESIGN.md shows, or use --no-room)")
-        wanted = []
-        if ROOM_SINK not in sinks:
-            wanted.append(("module-null-sink", f"sink_name={ROOM_SINK}"))
-        if CLOCK_SINK not in sinks:
-            wanted.append(("module-null-sink", f"sink_name={CLOCK_SINK}"))
-            wanted.append(("module-loopback", f"source={ROOM_SOURCE}", f"sink={CLOCK_SINK}", "latency_msec=20",
-                           "source_dont_move=true", "sink_dont_move=true"))
-        for module in wanted:
-            proc = self.pactl("load-module", *module)
-            if proc.returncode != 0:
-                raise RoomUnavailable(f"could not load {' '.join(module)}: {proc.stderr.strip()}")
-            self._loaded.append(proc.stdout.strip())
-
-    def close(self) -> None:
-        for index in reversed(self._loaded):
-            self.pactl("unload-module", index)
-        self._loaded.clear()
-        Path(self._client_conf).unlink(missing_ok=True)
-
-    def _pcm(self, device: str) -> list[str]:
-        return ["--raw", "--format=s16le", f"--rate={RATE}", "--channels=1", f"--device={device}",
-                "--latency-msec=20", "--client-name=lantern-bench"]
-
-    def play(self, clip: np.ndarray) -> None:
-        """Play into the room; returns when it has been played out."""
-        seconds = len(clip) / RATE
-        proc = subprocess.run(["pacat", "--playback", *self._pcm(ROOM_SINK)], input=clip.astype("<i2").tobytes(),
-                              env=self.env, capture_output=True, timeout=seconds + 15, check=False)
-        if proc.returncode != 0:
-            raise RoomUnavailable(f"pacat failed: {proc.stderr.decode(errors='replace').strip()}")
-
-    def recorder(self) -> Recorder:
-        return Recorder(["parec", "--record", *self._pcm(ROOM_SOURCE)], self.env)
-
-
-class Recorder:
-    def __init__(self, command: list[str], env: dict[str, str]):
-        self._proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-        self._chunks: list[bytes] = []
-        self._bytes = 0
-        self._lock = threading.Lock()
-        self._flowing = threading.Event()
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-        if not self._flowing.wait(5):
-            self.stop()
-            raise RoomUnavailable(f"recording {ROOM_SOURCE} gave no sound within 5 s")
-
-    def _read(self) -> None:
-        assert self._proc.stdout is not None
-        fd = self._proc.stdout.fileno()
-        while data := os.read(fd, 65536):
-            with self._lock:
-                self._chunks.append(data)
-                self._bytes += len(data)
-            self._flowing.set()
-
-    @property
-    def seconds(self) -> float:
-        with self._lock:
-            return self._bytes // 2 / RATE
-
-    def stop(self) -> np.ndarray:
-        if self._proc.poll() is None:
-            self._proc.terminate()
-        try:
-            self._proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
-        self._thread.join(timeout=5)
-        with self._lock:
-            raw = b"".join(self._chunks)
-        return np.frombuffer(raw[: len(raw) - len(raw) % 2], dtype="<i2").astype(np.int16)
 
 
 # --- `lantern run` in the room -------------------------------------------------------------------
@@ -323,29 +178,27 @@ def room_config(config: Config, engine: str, directory: Path) -> Path:
 def run_room_check(config: Config, engine: str, utterances: list[tuple[str, np.ndarray]],
                    idle_seconds: float, log: Any = print) -> dict[str, Any]:
     """Play each (name, clip) into the room while `lantern run` listens; gaps measured on the recording."""
+    room = Room(client_name="lantern-bench", start_hint="start PulseAudio as DESIGN.md shows, or use --no-room")
     try:
-        pulse = Pulse()
-    except RoomUnavailable as exc:
-        return {"skipped": str(exc)}
-    try:
-        pulse.ensure_room()
+        room.ensure()
         import sounddevice as sd
 
         names = [d["name"] for d in sd.query_devices()]
         if "pulse" not in names:
             raise RoomUnavailable("sounddevice sees no 'pulse' device (Debian packages libasound2-plugins, libportaudio2)")
         with tempfile.TemporaryDirectory(prefix="lantern-bench-room-") as tmp:
-            return _check(pulse, room_config(config, engine, Path(tmp)), engine, utterances, idle_seconds, log)
+            return _check(room, room_config(config, engine, Path(tmp)), engine, utterances, idle_seconds, log)
     except RoomUnavailable as exc:
         return {"skipped": str(exc)}
     finally:
-        pulse.close()
+        room.close()
 
 
-def _check(pulse: Pulse, config_path: Path, engine: str, utterances: list[tuple[str, np.ndarray]],
+def _check(room: Room, config_path: Path, engine: str, utterances: list[tuple[str, np.ndarray]],
            idle_seconds: float, log: Any) -> dict[str, Any]:
-    recorder = pulse.recorder()
-    lantern = LanternProcess(config_path, pulse.env)
+    recorder = RoomRecorder(room).start()
+    # Lantern's microphone and speaker (sounddevice's "pulse" device) are the room.
+    lantern = LanternProcess(config_path, {**room.env(), "PULSE_SINK": ROOM_SINK, "PULSE_SOURCE": ROOM_SOURCE})
     played: list[Played] = []
     result: dict[str, Any] = {"engine": engine}
     try:
@@ -363,7 +216,7 @@ def _check(pulse: Pulse, config_path: Path, engine: str, utterances: list[tuple[
         for i, (name, clip) in enumerate(utterances):
             first = lantern.count()
             at = recorder.seconds
-            pulse.play(clip)
+            room.play(clip)
             lantern.wait_for(lambda first=first: any(e["type"] == "speak" for e in lantern.since(first)),
                              REPLY_TIMEOUT_SECONDS)
             speaks = [e for e in lantern.since(first) if e["type"] == "speak"]
