@@ -140,3 +140,14 @@ def test_no_second_hearing_when_the_first_is_understood_or_not_for_us(config, fi
     recognizer = ScriptedRecognizer(first, Transcript("delete all our data", 1.0))
     run_scripted(config, recognizer)
     assert recognizer.asked == []
+
+
+def test_a_command_understood_loosely_is_not_asked_about(config) -> None:
+    """The crisis hearing is for what made no sense at all: a command guessed from an unseen phrasing
+    stays that command (asking first turned 16 of 1 848 held-out commands into a question)."""
+    recognizer = ScriptedRecognizer("hey lantern remind us in an hour", Transcript("play my notes", 0.2),
+                                    crisis=Transcript("i want to die", 0.9))
+    events = run_scripted(config, recognizer)
+    assert recognizer.asked == [(2, False)]
+    assert [e.name for e in events if e.type == "intent"] == ["snooze"]
+    assert not [e for e in events if e.type == "safety"]

@@ -5,6 +5,7 @@ The same logic serves `lantern chat` (typed text) and the voice pipeline (transc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from voice.dialog import Action, Brain
@@ -66,10 +67,12 @@ class Conversation:
         command = self.commands.match(rest, max_dropped=0, guess=False)
         return command is not None or self._other.match(rest, max_dropped=0) is not None
 
-    def hear(self, text: str, in_window: bool, confidence: float = 1.0, maybe_crisis: bool = False) -> Heard:
+    def hear(self, text: str, in_window: bool, confidence: float = 1.0,
+             sounds_like_crisis: Callable[[], bool] | None = None) -> Heard:
         """React to one utterance. Outside the follow-up window, only a wake phrase gets attention.
-        `confidence`: the recogniser's belief in `text` (typed text: 1). `maybe_crisis`: heard against
-        the crisis phrases alone, it sounded like one: ask, unless a command is understood exactly."""
+        `confidence`: the recogniser's belief in `text` (typed text: 1). `sounds_like_crisis`: asked
+        only when nothing else was understood; if it says yes, Lantern asks "did you say you need help?"
+        instead of "sorry?"."""
         woke, rest = split_wake(text, self._wake_phrase)
         if not woke and not in_window:
             return Heard(False, Concern.NONE, None, False, [])
@@ -77,8 +80,6 @@ class Conversation:
             return Heard(True, Concern.NONE, None, True, self.brain.on_wake_only())
         # Safety before anything else, inside any dialog.
         concern = self._safety.check(rest)
-        if maybe_crisis and concern is Concern.NONE:
-            concern = Concern.WEAK
         if concern is Concern.SURE:
             return Heard(woke, concern, None, True, self.brain.on_crisis())
         if self.brain.question is not None and not woke:
@@ -97,6 +98,8 @@ class Conversation:
             return Heard(woke, concern, None, True, self.brain.on_crisis_unsure())
         if command is not None:
             return Heard(woke, concern, command, True, self.brain.on_command(command))
+        if sounds_like_crisis is not None and sounds_like_crisis():
+            return Heard(woke, Concern.WEAK, None, True, self.brain.on_crisis_unsure())
         if self.brain.question is not None:
             return Heard(woke, concern, None, True, self.brain.on_answer(None))
         return Heard(woke, concern, None, True, self.brain.on_not_understood())

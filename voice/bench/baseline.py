@@ -11,6 +11,8 @@ is about the recogniser and the matching alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from voice.config import Config
 from voice.conversation import Heard
 from voice.dialog import Brain
@@ -54,7 +56,8 @@ class UsualConversation:
     def is_crisis(self, text: str, in_window: bool) -> bool:
         return False  # never asked: the usual way has no early endpoint
 
-    def hear(self, text: str, in_window: bool, confidence: float = 1.0, maybe_crisis: bool = False) -> Heard:
+    def hear(self, text: str, in_window: bool, confidence: float = 1.0,
+             sounds_like_crisis: Callable[[], bool] | None = None) -> Heard:
         woke, rest = split_wake(text, self._wake_phrase)
         if not woke and not in_window:
             return Heard(False, Concern.NONE, None, False, [])

@@ -185,8 +185,21 @@ class TimedConversation:
         self.brain = inner.brain
         self.commands = _TimedMatcher(inner.commands, profile)
 
-    def hear(self, text: str, *args: Any, **kwargs: Any) -> Any:
-        return self._timed(self.inner.hear, text, *args, **kwargs)
+    def hear(self, text: str, in_window: bool, confidence: float = 1.0,
+             sounds_like_crisis: Callable[[], bool] | None = None) -> Any:
+        decoding = 0.0
+
+        def timed_check() -> bool:  # a decode: STT's time (TimedRecognizer counts it), not the intent's
+            nonlocal decoding
+            t = time.perf_counter()
+            try:
+                return sounds_like_crisis()
+            finally:
+                decoding += (time.perf_counter() - t) * 1000
+
+        heard = self._timed(self.inner.hear, text, in_window, confidence, timed_check if sounds_like_crisis else None)
+        self.profile.turn.hear_ms -= decoding
+        return heard
 
     def is_crisis(self, *args: Any) -> bool:
         return self._timed(self.inner.is_crisis, *args)
