@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,13 +29,14 @@ def build_brain(config: Config, rng: random.Random | None = None,
     dialogs = load_dialogs(config.dialogs_path(), config.household.partners)
     brain = Brain(dialogs, config, rng=rng, clock=clock)
     templates = config.dialogs_path() / COMMAND_FILE
-    commands = _command_understander(templates, templates.stat().st_mtime_ns, config.household.partners)
+    key = (templates, templates.stat().st_mtime_ns, tuple(config.household.partners))
+    commands = _COMMANDS.get(key)
+    if commands is None:
+        # Sampling phrases for the nearest-phrase match takes a moment: once per set of templates.
+        # (A new session per recording reuses it; it holds no conversation state.)
+        _COMMANDS.clear()
+        commands = _COMMANDS[key] = Understander(dialogs.commands, fuzzy=True)
     return Brainworks(config, dialogs, Conversation(dialogs, brain, config.wake.phrase, commands))
 
 
-@functools.lru_cache(maxsize=4)
-def _command_understander(templates: Path, mtime_ns: int, partners: tuple[str, ...]) -> Understander:
-    """Sampling phrases for the nearest-phrase match takes a moment: once per set of templates.
-    (A new session per recording reuses it; it holds no conversation state.)"""
-    dialogs = load_dialogs(templates.parent, partners)
-    return Understander(dialogs.commands, fuzzy=True)
+_COMMANDS: dict[tuple[Path, int, tuple[str, ...]], Understander] = {}
