@@ -62,6 +62,17 @@ _CLOCK_MODULES: Final[tuple[tuple[str, ...], ...]] = (
 Int16Audio = npt.NDArray[np.int16]
 
 
+def stop_process(proc: subprocess.Popen[bytes] | subprocess.Popen[str], timeout: float) -> None:
+    """Ask a child process to end (SIGTERM); kill it if it has not within `timeout` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class RoomUnavailable(RuntimeError):
     """The PulseAudio room is not there (no server, no ``room`` sink, or its tools are missing)."""
 
@@ -251,13 +262,7 @@ class RoomRecorder:
 
     def _terminate(self) -> None:
         assert self._proc is not None
-        if self._proc.poll() is None:
-            self._proc.terminate()
-        try:
-            self._proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
+        stop_process(self._proc, timeout=5)
         if self._thread is not None:
             self._thread.join(timeout=5)
 

@@ -29,7 +29,7 @@ import numpy as np
 import yaml
 
 from audio.room import (RATE, ROOM_SINK, ROOM_SOURCE, WINDOW_SECONDS, Room, RoomRecorder, RoomUnavailable, onset,
-                        sound_extent)
+                        sound_extent, stop_process)
 from voice.config import Config
 
 REPLY_TIMEOUT_SECONDS = 6.0
@@ -152,13 +152,7 @@ class LanternProcess:
         return None
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, timeout=10)  # SIGTERM: `lantern run` exits cleanly on it
 
     def stderr_tail(self) -> str:
         return " | ".join(self._stderr[-5:])
