@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voice.app import Brainworks, build_brain
 from audio.sinks import NullSink
 from audio.sources import ArraySource
+from voice.app import Brainworks, build_brain
 from voice.config import Config, load_config
 from voice.events import Event
 from voice.pipeline import Pipeline

@@ -100,11 +100,11 @@ def test_ordinary_commands_are_not_crises(works, text: str) -> None:
     assert SafetySpotter(works.dialogs).check(text) is not Concern.SURE
 
 
-def test_word_bounds_admit_every_template_phrase_and_rule_out_others(config) -> None:
+def test_word_bounds_admit_every_template_phrase_and_rule_out_others(works) -> None:
     """The cheap pre-test in front of hassil may let too much through, never too little."""
     from voice.grammar import PhraseSampler, word_bounds
 
-    dialogs = build_brain(config).dialogs
+    dialogs = works.dialogs
     for intents in (dialogs.commands, dialogs.safety, dialogs.answers, dialogs.other):
         bounds, sampler = word_bounds(intents), PhraseSampler(intents, seed=5)
         for name in intents.intents:

@@ -72,14 +72,12 @@ class Endpointer:
         self._speech_frames = 0
         self._room_db = 0.0
         self._peak_db = 0.0
-        self._levels: collections.deque[float] = collections.deque(maxlen=PRE_ROLL_FRAMES)
         self.speech_end_seconds = 0.0
         """Stream time at the end of the last frame that was neither unvoiced nor quiet: the end of speech."""
 
     def reset(self) -> None:
         self._recent.clear()
         self.pre_roll.clear()
-        self._levels.clear()
         self.in_speech = False
         self._silent_frames = 0
         self._quiet_frames = 0
@@ -88,21 +86,21 @@ class Endpointer:
     def push(self, frame: np.ndarray, end_seconds: float) -> Step:
         """`end_seconds`: stream time at the end of this frame."""
         voiced = self._vad.is_speech(frame.tobytes(), RATE_HZ)
-        level = level_db(frame)
         if not self.in_speech:
             self._recent.append(voiced)
             self.pre_roll.append(frame)
-            self._levels.append(level)
             if sum(self._recent) >= START_VOICED_FRAMES:
                 self.in_speech = True
                 self._silent_frames = self._quiet_frames = 0
                 self._speech_frames = len(self.pre_roll)
-                self._room_db, self._peak_db = min(self._levels), max(self._levels)
+                levels = [level_db(earlier) for earlier in self.pre_roll]  # the room, then the voice's onset
+                self._room_db, self._peak_db = min(levels), max(levels)
                 self.speech_end_seconds = end_seconds
                 self._recent.clear()
                 return Step.STARTED
             return Step.SILENCE
         self._speech_frames += 1
+        level = level_db(frame)
         self._peak_db = max(self._peak_db, level)
         quiet = is_quiet(level, self._room_db, self._peak_db)
         if voiced:
@@ -118,7 +116,6 @@ class Endpointer:
         if self._silent_frames * FRAME_SECONDS * 1000 >= self.endpoint_silence_ms or too_long:
             self.in_speech = False
             self.pre_roll.clear()
-            self._levels.clear()
             return Step.ENDED
         return Step.SPEECH
 
