@@ -74,3 +74,15 @@ def test_lantern_check_exit_code(project_copy: Path, capsys: pytest.CaptureFixtu
     err = capsys.readouterr().err
     assert f"config.yaml:{_line_of(path, 'partners: [Sam]')}: household.partners needs exactly two names" in err
     assert "Traceback" not in err
+
+
+def test_config_error_survives_pickling() -> None:
+    """The benchmark's workers send errors back pickled; one that could not be rebuilt hung the pool."""
+    import pickle
+
+    from voice.errors import Where
+
+    error = pickle.loads(pickle.dumps(ConfigError(Where("dialogs/en/intents.yaml", 12), "a word is missing")))
+    assert isinstance(error, ConfigError)
+    assert str(error) == "dialogs/en/intents.yaml:12: a word is missing"
+    assert error.where.line == 12

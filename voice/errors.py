@@ -27,6 +27,12 @@ class ConfigError(LanternError):
     def __init__(self, where: Where, message: str):
         super().__init__(f"{where}: {message}")
         self.where = where
+        self.message = message
+
+    def __reduce__(self) -> tuple[type[ConfigError], tuple[Where, str]]:
+        # Rebuilt from both arguments: the benchmark's worker processes send errors back pickled, and
+        # an error that cannot be unpickled there hangs the worker pool instead of being reported.
+        return type(self), (self.where, self.message)
 
 
 class ModelMissingError(LanternError):
