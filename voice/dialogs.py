@@ -99,7 +99,7 @@ def load_dialogs(directory: Path, partners: Sequence[str]) -> Dialogs:
     safety_data = _read_yaml(directory / SAFETY_FILE)
     safety = _intents_from(directory / SAFETY_FILE, safety_data, {"partner": partner_list})
     answers = _load_intents(directory / ANSWERS_FILE, {})
-    other = _load_intents(directory / OTHER_FILE, {})
+    other = _load_intents(directory / OTHER_FILE, {"partner": partner_list})
     keywords = _keywords(directory / SAFETY_FILE, safety_data)
     responses = _load_responses(directory / RESPONSES_FILE)
     if "crisis" not in safety.intents:

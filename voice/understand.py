@@ -27,6 +27,10 @@ FUZZY_SAMPLES_PER_INTENT = 800
 FUZZY_MIN_SIMILARITY = 0.67
 """Below this, a phrasing the templates do not cover is not understood rather than guessed.
 Tuned on the corpus's dev split: out-of-domain requests stay rejected."""
+HESITATIONS = frozenset({"um", "uh", "er", "erm", "hmm"})
+"""Never carry meaning, wherever they fall."""
+OPENERS = frozenset({"okay", "ok", "so", "well", "oh", "right"})
+"""Carry no meaning at the start ("um okay so what's next"); templates allow at most one."""
 GUESS_MIN_CONFIDENCE = 0.05
 """A transcript the recogniser believes less than this is matched to templates only, never guessed:
 in noise, a doubtful transcript plus a guess made wrong commands."""
@@ -56,6 +60,15 @@ def split_wake(text: str, wake_phrase: str) -> tuple[bool, str]:
     return False, " ".join(words)
 
 
+def without_fillers(text: str) -> str:
+    """`text` normalised, without hesitations anywhere or openers at the start."""
+    words = [word for word in normalize(text).split() if word not in HESITATIONS]
+    start = 0
+    while start < len(words) - 1 and words[start] in OPENERS:
+        start += 1
+    return " ".join(words[start:])
+
+
 class Understander:
     """Matches text against one set of templates; with `fuzzy`, falls back to the nearest phrase."""
 
@@ -66,6 +79,7 @@ class Understander:
 
     def match(self, text: str, max_dropped: int = MAX_DROPPED_WORDS, guess: bool = True) -> Match | None:
         """`guess=False` allows template matches only (for transcripts the recogniser itself doubts)."""
+        text = without_fillers(text)
         exact = self._template_match(text, max_dropped)
         if exact is not None or self._nearest is None or not guess:
             return exact
