@@ -73,8 +73,13 @@ class ScriptedRecognizer:
     asked: list[tuple[int, bool]] = field(default_factory=list)
     """(after_words, crisis_only) of each second hearing asked for."""
     finished: int = 0
+    attended: int = 0
+    """How many times the pipeline said an utterance is for Lantern."""
 
     def start(self) -> None: ...
+
+    def attend(self) -> None:
+        self.attended += 1
 
     def feed(self, pcm: bytes) -> None: ...
 

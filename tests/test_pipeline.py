@@ -39,3 +39,16 @@ def test_no_early_endpoint_for_an_incomplete_command(config) -> None:
     speech_end = next(e for e in events if e.type == "speech_end")
     speak = next(e for e in events if e.type == "speak")
     assert speak.t - speech_end.t >= config.audio.endpoint_silence_ms / 1000 - 0.031
+
+
+def test_second_hearing_starts_once_the_wake_phrase_is_heard(config) -> None:
+    """The recogniser is told, once, while the utterance goes on, that it is for Lantern."""
+    recognizer = ScriptedRecognizer("hey lantern start a", streaming="hey lantern start a")
+    run_scripted(config, recognizer)
+    assert recognizer.attended == 1
+
+
+def test_chatter_does_not_start_a_second_hearing(config) -> None:
+    recognizer = ScriptedRecognizer("put the kettle on", streaming="put the kettle on")
+    run_scripted(config, recognizer)
+    assert recognizer.attended == 0

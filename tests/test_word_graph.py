@@ -151,3 +151,27 @@ def test_a_command_understood_loosely_is_not_asked_about(config) -> None:
     assert recognizer.asked == [(2, False)]
     assert [e.name for e in events if e.type == "intent"] == ["snooze"]
     assert not [e for e in events if e.type == "safety"]
+
+
+def test_second_hearing_alongside_the_first_matches_the_one_after(config) -> None:
+    """`attend` runs the whole-phrase hearing while the audio comes in, and it understands the same
+    command as the hearing after the end of speech."""
+    from voice.bench.speech import default_cache_dir, utterance
+    from voice.stt import create_recognizer
+
+    works = build_brain(config)
+    recognizer = create_recognizer(config, works.dialogs)
+    audio = utterance("could you help us start a conversation", "espeak-us", default_cache_dir()).tobytes()
+    hearings = []
+    for attend in (False, True):
+        recognizer.start()
+        recognizer.feed(audio[:len(audio) // 2])
+        if attend:
+            recognizer.attend()
+        recognizer.feed(audio[len(audio) // 2:])
+        recognizer.finish()
+        assert (recognizer._shadow_words is not None) == attend  # the shadow, not a decode after the end
+        hearings.append(recognizer.second_opinion(after_words=2))
+    for hearing in hearings:
+        assert hearing is not None and "lantern" not in hearing.text
+        assert works.conversation.commands.match(hearing.text, max_dropped=0, guess=False).intent == "conversation_starter"

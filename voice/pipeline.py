@@ -52,6 +52,9 @@ for 5; 0.4: 17 for 25). Asked on every unknown utterance instead (also those gue
 turned 16 of 1 848 held-out commands into that question."""
 ECHO_TAIL_SECONDS = 0.3
 """A live microphone stays deaf this long after Lantern stops talking (room echo)."""
+ATTEND_EVERY_FRAMES = 10
+"""While an utterance goes on, look this often (300 ms) for the wake phrase in the streaming transcript,
+to start the second hearing alongside the first (`Recognizer.attend`)."""
 MAX_TIMER_WAIT_SECONDS = 60.0
 """At the end of a recording, wait (in stream time) this long at most for pending timers."""
 
@@ -74,6 +77,9 @@ class Pipeline:
         self._window_until = -1.0
         """Follow-up window: until then, no wake phrase is needed."""
         self._utterance_start = 0.0
+        self._attending = False
+        """The recogniser was told that this utterance is for Lantern."""
+        self._frames_heard = 0
         self.stopped = False
 
     @property
@@ -111,8 +117,15 @@ class Pipeline:
             self._recognizer.start()
             for earlier in self._endpointer.pre_roll:
                 self._recognizer.feed(earlier.tobytes())
+            self._attending, self._frames_heard = False, 0
+            if self._in_window():
+                self._attend()
         elif step is Step.SPEECH:
             self._recognizer.feed(frame.tobytes())
+            self._frames_heard += 1
+            if not self._attending and self._frames_heard % ATTEND_EVERY_FRAMES == 0 and \
+                    split_wake(self._recognizer.partial(), self._config.wake.phrase)[0]:
+                self._attend()
             if self._endpointer.quiet_ms >= EARLY_ENDPOINT_MS:
                 partial = self._recognizer.partial()
                 if self._complete(partial):
@@ -120,6 +133,10 @@ class Pipeline:
                     self._end_of_utterance(early=partial)
         elif step is Step.ENDED:
             self._end_of_utterance()
+
+    def _attend(self) -> None:
+        self._attending = True
+        self._recognizer.attend()
 
     def _complete(self, partial: str) -> bool:
         """Is the partial transcript already a whole command (so waiting longer gains nothing)?"""

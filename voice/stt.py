@@ -43,6 +43,10 @@ class Recognizer(Protocol):
     def partial(self) -> str:
         """The best guess so far (cheap enough to ask every frame at the end of speech)."""
 
+    def attend(self) -> None:
+        """The current utterance is for Lantern (wake phrase heard, or a question open): an engine with a
+        second hearing may start it now, so that `second_opinion` is ready when the utterance ends."""
+
     def finish(self) -> Transcript:
         """The utterance has ended: the final transcript."""
 

@@ -71,10 +71,21 @@ class PocketsphinxRecognizer:
             if path is not None:
                 self._decoder.add_fsg(name, self._decoder.read_fsg(str(path)))
                 self._graphs[crisis_only] = name
+        self._shadow = None
+        """A second decoder on the whole-phrase graph, fed alongside the first once the utterance is for
+        Lantern (`attend`), so the second hearing is ready when the speaker stops instead of starting
+        then (it took up to 0.5 s after the end of speech)."""
+        if phrases is not None:
+            self._shadow = Decoder(hmm=str(_model_dir() / "en-us"), dict=str(dictionary), fsg=str(phrases),
+                                   dither=True, seed=1, loglevel="FATAL")
+        self._attending = False
+        self._shadow_words: list[str] | None = None
+        """What the shadow heard in the last utterance (None: it was not asked to listen)."""
         self._in_utterance = False
         self._hiss = np.random.default_rng(1)
         """Seeded, like the dither, so a run over the same recordings repeats exactly."""
         self._audio: list[bytes] = []
+        self._heard: list[bytes] = []
         """The current (or last) utterance, kept for a second hearing."""
         self._words: list[tuple[str, int]] = []
         """The last transcript's words, each with the sample offset (into `_audio`) where it ends."""
@@ -105,14 +116,41 @@ class PocketsphinxRecognizer:
     def start(self) -> None:
         if self._in_utterance:
             self._decoder.end_utt()
+        self._end_shadow()
+        self._shadow_words = None
         self._decoder.start_utt()
         self._in_utterance = True
         self._audio = []
+        self._heard = []
 
     def feed(self, pcm: bytes) -> None:
-        self._decoder.process_raw(self._with_floor(pcm), False, False)
+        heard = self._with_floor(pcm)
+        self._decoder.process_raw(heard, False, False)
         if self._graphs:
             self._audio.append(pcm)
+            self._heard.append(heard)
+        if self._attending:
+            self._shadow.process_raw(heard, False, False)
+
+    def attend(self) -> None:
+        """This utterance is for Lantern: start its second hearing now, alongside the first (catching
+        up on the audio so far), so that it is ready when the speaker stops."""
+        if self._shadow is None or self._attending or not self._in_utterance:
+            return
+        # The running cepstral mean has learnt the room and the voice; a fresh one hears far worse.
+        self._shadow.set_cmn(self._decoder.get_cmn())
+        self._shadow.start_utt()
+        for heard in self._heard:
+            self._shadow.process_raw(heard, False, False)
+        self._attending = True
+
+    def _end_shadow(self) -> list[str] | None:
+        if not self._attending:
+            return None
+        self._attending = False
+        self._shadow.end_utt()
+        hyp = self._shadow.hyp()
+        return hyp.hypstr.split() if hyp is not None else []
 
     def _with_floor(self, pcm: bytes) -> bytes:
         samples = np.frombuffer(pcm, dtype=np.int16)
@@ -126,6 +164,7 @@ class PocketsphinxRecognizer:
     def finish(self) -> Transcript:
         self._decoder.end_utt()
         self._in_utterance = False
+        self._shadow_words = self._end_shadow()
         hyp = self._decoder.hyp()
         if hyp is None or not hyp.hypstr:
             self._words = []
@@ -139,12 +178,15 @@ class PocketsphinxRecognizer:
         """The last utterance heard again, from the end of its first `after_words` words (the wake
         phrase, heard well already), as the one whole phrase of the word graph it is closest to (the
         crisis phrases' graph if `crisis_only`). Its confidence is how alike the two hearings sound.
-        About 0.1x real time; asked for only when the first hearing made no sense."""
+        Ready at once if `attend` was called during the utterance (the shadow decoder heard it);
+        otherwise a decode at about 0.1x real time. Asked for only when the first hearing made no sense."""
         search = self._graphs.get(crisis_only)
         if search is None or not self._audio or self._in_utterance:
             return None
-        audio = b"".join(self._audio)
         first = [word for word, _ in self._words[after_words:]]
+        if not crisis_only and self._shadow_words is not None:
+            return self._shadow_hearing(after_words, first)
+        audio = b"".join(self._audio)
         if 0 < after_words <= len(self._words):
             audio = audio[self._words[after_words - 1][1] * 2:]  # int16: two bytes a sample
         decoder = self._decoder
@@ -165,6 +207,16 @@ class PocketsphinxRecognizer:
             return Transcript(hyp.hypstr, self._sound_alike(first, hyp.hypstr.split()))
         finally:
             decoder.activate_search(self._language_model)
+
+    def _shadow_hearing(self, after_words: int, first: list[str]) -> Transcript:
+        """The shadow's phrase, past the same opening words (the wake phrase) as the first hearing."""
+        second = self._shadow_words or []
+        opening = [word for word, _ in self._words[:after_words]]
+        if opening and second[:len(opening)] == opening:
+            second = second[len(opening):]
+        if not second:
+            return Transcript("", 0.0)
+        return Transcript(" ".join(second), self._sound_alike(first, second))
 
     def _sound_alike(self, first: list[str], second: list[str]) -> float:
         """0..1: how alike two word sequences sound, by their phones. On the dev split this told right

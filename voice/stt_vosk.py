@@ -52,6 +52,9 @@ class VoskRecognizer:
     def partial(self) -> str:
         return json.loads(self._recognizer.PartialResult()).get("partial", "")
 
+    def attend(self) -> None:
+        """No second hearing to start."""
+
     def finish(self) -> Transcript:
         result = json.loads(self._recognizer.FinalResult())
         words = result.get("result") or []

@@ -111,6 +111,11 @@ class TimedRecognizer:
         self.profile.turn.partial_ms += (time.perf_counter() - t) * 1000
         return text
 
+    def attend(self) -> None:
+        t = time.perf_counter()
+        self.inner.attend()
+        self.profile.turn.feed_ms += (time.perf_counter() - t) * 1000
+
     def finish(self) -> Transcript:
         t = time.perf_counter()
         transcript = self.inner.finish()
