@@ -170,8 +170,8 @@ def test_second_hearing_alongside_the_first_matches_the_one_after(config) -> Non
             recognizer.attend()
         recognizer.feed(audio[len(audio) // 2:])
         recognizer.finish()
-        assert (recognizer._shadow_words is not None) == attend  # the shadow, not a decode after the end
         hearings.append(recognizer.second_opinion(after_words=2))
+        assert (recognizer._shadow_words is not None) == attend  # the shadow, not a decode after the end
     for hearing in hearings:
         assert hearing is not None and "lantern" not in hearing.text
         assert works.conversation.commands.match(hearing.text, max_dropped=0, guess=False).intent == "conversation_starter"
