@@ -91,6 +91,15 @@ def test_night_names_round_the_clock_lines_first(config) -> None:
     assert text.index("Maternal Mental Health") < text.index("Postpartum Support International")
 
 
+def test_the_crisis_line_is_rendered_before_it_is_needed(config) -> None:
+    """Start-up renders the crisis line as it is said at any hour, and the unsure question."""
+    for hour in (3, 12):
+        brain = build_brain(config, clock=lambda hour=hour: datetime(2026, 11, 28, hour, 0)).conversation
+        fixed = brain.brain.fixed_lines()
+        assert _spoken(brain.hear("hey lantern I want to hurt myself", in_window=False).actions)[0] in fixed
+        assert _spoken(brain.brain.on_crisis_unsure())[0] in fixed
+
+
 def test_every_contract_intent_gets_an_answer(works) -> None:
     from tests.test_understand import ISSUE_EXAMPLES
 

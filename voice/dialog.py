@@ -26,6 +26,8 @@ HUG_SECONDS = 10.0
 TALK_TIME_SECONDS = 30 * 60.0
 BREATH_SECONDS = 4.0
 NIGHT_HOURS = range(22, 24), range(0, 7)
+PRERENDERED = ("listening", "not_understood", "stopped", "hug_half", "crisis_confirm")
+"""Response keys rendered at start-up (`Brain.fixed_lines`), so the first reply is as quick as the rest."""
 
 
 # --- actions: what the pipeline should do -------------------------------------------------------
@@ -257,11 +259,25 @@ class Brain:
         self.question = asks
         return [Speak(text, asks)]
 
-    def _helplines_text(self) -> str:
+    def _helplines_text(self, night: bool | None = None, helpline: str | None = None) -> str:
+        """`night`: as the clock says unless given; `helpline`: one variant for every line, else chosen."""
         lines = list(self._config.helplines())
-        if self._clock().hour in NIGHT_HOURS[0] or self._clock().hour in NIGHT_HOURS[1]:
+        if night is None:
+            night = self._clock().hour in NIGHT_HOURS[0] or self._clock().hour in NIGHT_HOURS[1]
+        if night:
             lines.sort(key=lambda line: not line.always_open)  # 24/7 lines first at night; stable sort
-        return " ".join(self._responses.say("helpline", self._rng, **_spoken(line)) for line in lines)
+        return " ".join(self._responses.say("helpline", self._rng, **_spoken(line)) if helpline is None
+                        else helpline.format(**_spoken(line)) for line in lines)
+
+    def fixed_lines(self) -> list[str]:
+        """What is worth rendering before the first reply: the common short replies, and the crisis
+        line as it is said by day and by night, so that help is never waited for."""
+        lines = [text for key in PRERENDERED for text in self._responses.variants[key]]
+        for crisis in self._responses.variants["crisis"]:
+            for helpline in self._responses.variants["helpline"]:
+                for night in (False, True):
+                    lines.append(crisis.format(helplines=self._helplines_text(night, helpline)))
+        return list(dict.fromkeys(lines))
 
 
 def _spoken(line: Helpline) -> dict[str, str]:

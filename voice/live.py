@@ -16,8 +16,6 @@ from voice.stt import create_recognizer
 from voice.tts import Synthesizer
 
 _LOGGER = logging.getLogger(__name__)
-PRERENDERED = ("listening", "not_understood", "stopped", "hug_half")
-"""Response keys rendered at start-up, so the first reply is as quick as the rest."""
 
 
 def run_live(config: Config, emit: Callable[[Event], None]) -> None:
@@ -25,9 +23,8 @@ def run_live(config: Config, emit: Callable[[Event], None]) -> None:
     works = build_brain(config)
     recognizer = create_recognizer(config, works.dialogs)
     tts = Synthesizer(config.tts.rate_wpm, config.tts.voice)
-    for key in PRERENDERED:
-        for text in works.dialogs.responses.variants[key]:
-            tts.synthesize(text)
+    for text in works.conversation.brain.fixed_lines():
+        tts.synthesize(text)
     try:
         with MicrophoneSource(config.audio.input_device) as mic, SpeakerSink(config.audio.output_device) as sink:
             pipeline = Pipeline(config, works.conversation, recognizer, tts, sink, emit, live=True)

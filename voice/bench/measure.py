@@ -37,7 +37,6 @@ from voice.dialogs import Dialogs
 from voice.events import Event
 from voice.pipeline import Pipeline
 from voice.stt import Recognizer, Transcript, create_recognizer
-from voice.live import PRERENDERED
 from voice.tts import Synthesizer
 from voice.vad import FRAME_SECONDS
 
@@ -269,9 +268,8 @@ def build_parts(config: Config, engine: str, mode: str) -> Parts:
     else:
         recognizer = create_recognizer(config, works.dialogs)
     tts = Synthesizer(config.tts.rate_wpm, config.tts.voice)
-    for key in PRERENDERED:
-        for text in works.dialogs.responses.variants[key]:
-            tts.synthesize(text)
+    for text in works.conversation.brain.fixed_lines():
+        tts.synthesize(text)
     return Parts(config, engine, mode, works.dialogs, recognizer, tts, works.conversation.commands,
                  time.perf_counter() - started)
 
