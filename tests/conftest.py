@@ -75,10 +75,13 @@ class ScriptedRecognizer:
     finished: int = 0
     attended: int = 0
     """How many times the pipeline said an utterance is for Lantern."""
+    in_utterance: bool = False
 
-    def start(self) -> None: ...
+    def start(self) -> None:
+        self.in_utterance = True
 
     def attend(self) -> None:
+        assert self.in_utterance, "attend() outside an utterance"
         self.attended += 1
 
     def feed(self, pcm: bytes) -> None: ...
@@ -87,6 +90,7 @@ class ScriptedRecognizer:
         return self.streaming
 
     def finish(self) -> Transcript:
+        self.in_utterance = False
         self.finished += 1
         return Transcript(self.first, 0.5)
 

@@ -107,3 +107,25 @@ def test_every_contract_intent_gets_an_answer(works) -> None:
         heard = works.conversation.hear(f"hey lantern {examples[0]}", in_window=False)
         assert heard.match.intent == intent
         assert _spoken(heard.actions), intent
+
+
+def test_kept_lines_outlive_the_reply_cache(monkeypatch) -> None:
+    """A kept line (the crisis line) is never rendered again, however many replies came after it."""
+    import voice.tts
+    from voice.tts import Synthesizer
+
+    monkeypatch.setattr(voice.tts, "CACHE_ENTRIES", 1)
+    tts = Synthesizer()
+    try:
+        tts.keep(["Help is here. Call now."])
+        before = tts.synthesize("Help is here. Call now.")
+        for text in ("One.", "Two.", "Three."):
+            tts.synthesize(text)
+
+        def no_espeak(*args, **kwargs):
+            raise AssertionError("rendered again")
+
+        monkeypatch.setattr(tts._engine, "save_to_file", no_espeak)
+        assert (tts.synthesize("Help is here. Call now.") == before).all()
+    finally:
+        tts.close()

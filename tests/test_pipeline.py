@@ -52,3 +52,21 @@ def test_chatter_does_not_start_a_second_hearing(config) -> None:
     recognizer = ScriptedRecognizer("put the kettle on", streaming="put the kettle on")
     run_scripted(config, recognizer)
     assert recognizer.attended == 0
+
+
+def test_an_answer_in_the_follow_up_window_starts_its_second_hearing_at_once(config) -> None:
+    """In the window no wake phrase will come: the utterance is for Lantern from its first frame."""
+    from audio.sinks import NullSink
+    from audio.sources import ArraySource
+    from voice.app import build_brain
+    from voice.pipeline import Pipeline
+    from tests.conftest import SilentTTS
+    import numpy as np
+
+    recognizer = ScriptedRecognizer("yes", streaming="")
+    pipeline = Pipeline(config, build_brain(config).conversation, recognizer, SilentTTS(), NullSink(),
+                        lambda event: None, live=False)
+    pipeline._window_until = 10.0  # as if Lantern had just asked a question
+    burst = (np.sin(np.arange(8000) * 2 * np.pi * 300 / 16000) * 8000).astype(np.int16)
+    pipeline.run(ArraySource(np.concatenate([np.zeros(4000, np.int16), burst])).frames())
+    assert recognizer.attended == 1

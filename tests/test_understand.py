@@ -113,3 +113,17 @@ def test_word_bounds_admit_every_template_phrase_and_rule_out_others(works) -> N
     bounds = word_bounds(dialogs.commands)
     for garbage in ("hug start a", "a hug start", "pass me the bottle", "start a hug hug", "of"):
         assert not bounds.admits(garbage.split()), garbage
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("um okay so what's next", "what's next"),
+    ("start a um hug", "start a hug"),
+    ("okay", "okay"),  # a lone opener may be the answer itself
+    ("oh no", "no"),
+    ("hmm", ""),
+    ("so tired today", "tired today"),
+])
+def test_fillers_are_left_out_before_matching(text: str, expected: str) -> None:
+    from voice.understand import without_fillers
+
+    assert without_fillers(text) == expected

@@ -23,8 +23,7 @@ def run_live(config: Config, emit: Callable[[Event], None]) -> None:
     works = build_brain(config)
     recognizer = create_recognizer(config, works.dialogs)
     tts = Synthesizer(config.tts.rate_wpm, config.tts.voice)
-    for text in works.conversation.brain.fixed_lines():
-        tts.synthesize(text)
+    tts.keep(works.conversation.brain.fixed_lines())
     try:
         with MicrophoneSource(config.audio.input_device) as mic, SpeakerSink(config.audio.output_device) as sink:
             pipeline = Pipeline(config, works.conversation, recognizer, tts, sink, emit, live=True)

@@ -30,6 +30,7 @@ from voice.events import (
     Transcribed,
     WakeDetected,
 )
+from voice.grammar import normalize
 from voice.safety import Concern
 from voice.stt import Recognizer, Transcript
 from voice.timers import Timers
@@ -123,11 +124,13 @@ class Pipeline:
         elif step is Step.SPEECH:
             self._recognizer.feed(frame.tobytes())
             self._frames_heard += 1
-            if not self._attending and self._frames_heard % ATTEND_EVERY_FRAMES == 0 and \
-                    split_wake(self._recognizer.partial(), self._config.wake.phrase)[0]:
-                self._attend()
-            if self._endpointer.quiet_ms >= EARLY_ENDPOINT_MS:
+            partial = None
+            if not self._attending and self._frames_heard % ATTEND_EVERY_FRAMES == 0:
                 partial = self._recognizer.partial()
+                if split_wake(partial, self._config.wake.phrase)[0]:
+                    self._attend()
+            if self._endpointer.quiet_ms >= EARLY_ENDPOINT_MS:
+                partial = self._recognizer.partial() if partial is None else partial
                 if self._complete(partial):
                     self._endpointer.reset()
                     self._end_of_utterance(early=partial)
@@ -169,8 +172,9 @@ class Pipeline:
             return
         text, first_hearing = transcript.text, None
         confidence = 1.0 if transcript.confidence is None else transcript.confidence
-        woke, _ = split_wake(text, self._config.wake.phrase)
-        after_words = len(self._config.wake.phrase.split()) if woke else 0
+        woke, rest = split_wake(text, self._config.wake.phrase)
+        # Words up to the end of the wake phrase, a stray word before it included ("um hey lantern").
+        after_words = len(normalize(text).split()) - len(rest.split()) if woke else 0
         if confidence >= self._config.stt.min_confidence and \
                 self._conversation.needs_second_hearing(text, self._in_window()):
             second = self._recognizer.second_opinion(after_words)

@@ -53,8 +53,8 @@ class Recognizer(Protocol):
     def second_opinion(self, after_words: int = 0, crisis_only: bool = False) -> Transcript | None:
         """The last utterance heard again, strictly as one whole known phrase (`crisis_only`: one of the
         crisis phrases), from the end of the first transcript's first `after_words` words; None if the
-        engine has no such pass. Costs a second decode, so it is asked for only when the first made no
-        sense."""
+        engine has no such pass. Asked for only when the first made no sense: it is a second decode,
+        unless `attend` let the engine run it alongside the first."""
 
 
 def vosk_model_dir(config: Config) -> Path:

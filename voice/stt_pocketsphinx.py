@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +21,9 @@ from voice.errors import ConfigError, ModelMissingError, Where
 from voice.grammar import words_of
 from voice.stt import Transcript
 from voice.word_graph import WordGraph
+
+if TYPE_CHECKING:
+    from pocketsphinx import Decoder
 
 _LOGGER = logging.getLogger(__name__)
 SECOND_HEARING_MAX_SECONDS = 0.5
@@ -33,8 +37,11 @@ NOISE_FLOOR_DBFS = -60.0
 subtraction and the running cepstral mean) misjudges the exact digital silence that WAV files and
 virtual sound cards give between words. On the dev split the espeak-us voice's commands went from
 104 to 124 of 132 with this floor, other voices and noise within a clip or two. A real microphone's
-own floor is about this loud, so there it changes little. The second hearing gets the audio as it
-came: its graph search must end on a whole phrase, and heard the hiss after "start a hug" as "for"."""
+own floor is about this loud, so there it changes little. The hearings after the end of speech get
+the audio as it came: there the graph search, which must end on a whole phrase, heard the hiss after
+"start a hug" as "for" (dev: 587 commands without hiss, 590 with). The shadow hearing (`attend`) gets
+the hiss: it starts in the pre-roll's silence, where the raw audio misled it (3 of 4 probes right with
+the hiss, 2 without)."""
 LM_DISCOUNT = 0.02
 """Backoff mass: small, so the model strongly prefers whole template phrases (lm.py's 0.5 is too loose)."""
 
@@ -62,23 +69,24 @@ class PocketsphinxRecognizer:
         self.name = name
         # Dither (seeded, so results repeat): exact digital silence, as from a null sink or espeak,
         # derails the decoder.
-        self._decoder = Decoder(hmm=str(_model_dir() / "en-us"), lm=str(lm), dict=str(dictionary),
-                                dither=True, seed=1, loglevel="FATAL")
+        common = {"hmm": str(_model_dir() / "en-us"), "dict": str(dictionary), "dither": True, "seed": 1,
+                  "loglevel": "FATAL"}
+        self._decoder = Decoder(lm=str(lm), **common)
         self._language_model = self._decoder.current_search()
-        self._graphs: dict[bool, str] = {}
-        """crisis_only -> the name of its search."""
-        for crisis_only, name, path in ((False, "phrases", phrases), (True, "crisis", crisis)):
-            if path is not None:
-                self._decoder.add_fsg(name, self._decoder.read_fsg(str(path)))
-                self._graphs[crisis_only] = name
-        self._shadow = None
+        self._crisis_search: str | None = None
+        if crisis is not None:
+            self._crisis_search = "crisis"
+            self._decoder.add_fsg(self._crisis_search, self._decoder.read_fsg(str(crisis)))
+        # The whole-phrase graph lives in the shadow alone: its search takes ~55 MB, and a second copy
+        # in the first decoder (for hearings after the end of speech) would hold another ~55 MB.
+        self._shadow: Decoder | None = None
         """A second decoder on the whole-phrase graph, fed alongside the first once the utterance is for
-        Lantern (`attend`), so the second hearing is ready when the speaker stops instead of starting
-        then (it took up to 0.5 s after the end of speech)."""
+        Lantern (`attend`), so the second hearing is ready when the speaker stops instead of being
+        decoded then (that decode is capped at SECOND_HEARING_MAX_SECONDS)."""
         if phrases is not None:
-            # No lattice pass: on a graph this size it took up to 0.4 s at the end of an utterance.
-            self._shadow = Decoder(hmm=str(_model_dir() / "en-us"), dict=str(dictionary), fsg=str(phrases),
-                                   bestpath=False, dither=True, seed=1, loglevel="FATAL")
+            # No lattice pass: on this graph it took up to 0.37 s at the end of an utterance (espeak-us,
+            # 10 dB), and the phrase is as good without it.
+            self._shadow = Decoder(fsg=str(phrases), bestpath=False, **common)
         self._attending = False
         self._shadow_words: list[str] | None = None
         """What the shadow heard in the last utterance, once asked for (its final pass runs only then)."""
@@ -86,8 +94,9 @@ class PocketsphinxRecognizer:
         self._hiss = np.random.default_rng(1)
         """Seeded, like the dither, so a run over the same recordings repeats exactly."""
         self._audio: list[bytes] = []
+        """The current (or last) utterance as it came, kept for a second hearing."""
         self._heard: list[bytes] = []
-        """The current (or last) utterance, kept for a second hearing."""
+        """The same with the hiss, as the decoder heard it (for the shadow to catch up on)."""
         self._words: list[tuple[str, int]] = []
         """The last transcript's words, each with the sample offset (into `_audio`) where it ends."""
 
@@ -117,7 +126,7 @@ class PocketsphinxRecognizer:
     def start(self) -> None:
         if self._in_utterance:
             self._decoder.end_utt()
-        self._end_shadow()
+        self._end_shadow(keep=False)
         self._shadow_words = None
         self._decoder.start_utt()
         self._in_utterance = True
@@ -127,10 +136,10 @@ class PocketsphinxRecognizer:
     def feed(self, pcm: bytes) -> None:
         heard = self._with_floor(pcm)
         self._decoder.process_raw(heard, False, False)
-        if self._graphs:
+        if self._shadow is not None or self._crisis_search is not None:
             self._audio.append(pcm)
             self._heard.append(heard)
-        if self._attending:
+        if self._attending and self._shadow is not None:
             self._shadow.process_raw(heard, False, False)
 
     def attend(self) -> None:
@@ -145,11 +154,14 @@ class PocketsphinxRecognizer:
             self._shadow.process_raw(heard, False, False)
         self._attending = True
 
-    def _end_shadow(self) -> list[str] | None:
-        if not self._attending:
+    def _end_shadow(self, keep: bool = True) -> list[str] | None:
+        """The shadow's words (`keep`), if it was listening; it stops listening."""
+        if not self._attending or self._shadow is None:
             return None
         self._attending = False
         self._shadow.end_utt()
+        if not keep:
+            return None
         hyp = self._shadow.hyp()
         return hyp.hypstr.split() if hyp is not None else []
 
@@ -180,8 +192,8 @@ class PocketsphinxRecognizer:
         crisis phrases' graph if `crisis_only`). Its confidence is how alike the two hearings sound.
         Ready at once if `attend` was called during the utterance (the shadow decoder heard it);
         otherwise a decode at about 0.1x real time. Asked for only when the first hearing made no sense."""
-        search = self._graphs.get(crisis_only)
-        if search is None or not self._audio or self._in_utterance:
+        graph = self._crisis_search if crisis_only else self._shadow
+        if graph is None or not self._audio or self._in_utterance:
             return None
         first = [word for word, _ in self._words[after_words:]]
         if not crisis_only and self._attending:
@@ -191,24 +203,30 @@ class PocketsphinxRecognizer:
         audio = b"".join(self._audio)
         if 0 < after_words <= len(self._words):
             audio = audio[self._words[after_words - 1][1] * 2:]  # int16: two bytes a sample
-        decoder = self._decoder
-        decoder.activate_search(search)
+        if crisis_only:
+            self._decoder.activate_search(self._crisis_search)
+            try:
+                return self._decode(self._decoder, audio, first)
+            finally:
+                self._decoder.activate_search(self._language_model)
+        self._shadow.set_cmn(self._decoder.get_cmn())
+        return self._decode(self._shadow, audio, first)
+
+    def _decode(self, decoder: Decoder, audio: bytes, first: list[str]) -> Transcript | None:
+        """`audio` through `decoder`'s graph search, within SECOND_HEARING_MAX_SECONDS."""
         deadline = time.perf_counter() + SECOND_HEARING_MAX_SECONDS
-        try:
-            decoder.start_utt()
-            for start in range(0, len(audio), _CHUNK_BYTES):
-                if time.perf_counter() > deadline:
-                    decoder.end_utt()
-                    _LOGGER.debug("second hearing abandoned after %.2f s", SECOND_HEARING_MAX_SECONDS)
-                    return None
-                decoder.process_raw(audio[start:start + _CHUNK_BYTES], False, False)
-            decoder.end_utt()
-            hyp = decoder.hyp()
-            if hyp is None or not hyp.hypstr:
-                return Transcript("", 0.0)
-            return Transcript(hyp.hypstr, self._sound_alike(first, hyp.hypstr.split()))
-        finally:
-            decoder.activate_search(self._language_model)
+        decoder.start_utt()
+        for start in range(0, len(audio), _CHUNK_BYTES):
+            if time.perf_counter() > deadline:
+                decoder.end_utt()
+                _LOGGER.debug("second hearing abandoned after %.2f s", SECOND_HEARING_MAX_SECONDS)
+                return None
+            decoder.process_raw(audio[start:start + _CHUNK_BYTES], False, False)
+        decoder.end_utt()
+        hyp = decoder.hyp()
+        if hyp is None or not hyp.hypstr:
+            return Transcript("", 0.0)
+        return Transcript(hyp.hypstr, self._sound_alike(first, hyp.hypstr.split()))
 
     def _shadow_hearing(self, after_words: int, first: list[str]) -> Transcript:
         """The shadow's phrase, past the same opening words (the wake phrase) as the first hearing."""

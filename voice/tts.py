@@ -15,6 +15,7 @@ import tempfile
 import threading
 import weakref
 from collections import OrderedDict
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,8 @@ class Synthesizer:
         self._dir = Path(tempfile.mkdtemp(prefix="lantern-tts-"))  # private (0700) scratch space
         weakref.finalize(self, shutil.rmtree, self._dir, True)  # removed even if close() is never called
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._kept: dict[str, np.ndarray] = {}
+        """Sentences rendered by `keep`: never evicted."""
         self._lock = threading.Lock()
 
     def _set_voice(self, voice: str) -> None:
@@ -54,11 +57,23 @@ class Synthesizer:
     def synthesize(self, text: str) -> np.ndarray:
         """16 kHz mono int16 audio of `text`, rendered a sentence at a time (pyttsx3's espeak driver
         loses some multi-sentence texts; short pieces are also what a streaming reply will need)."""
-        sentences = [s for s in re.split(r"(?<=[.?!])\s+", text.strip()) if s]
+        sentences = _sentences(text)
         return np.concatenate([self._sentence(s) for s in sentences]) if sentences else np.zeros(0, np.int16)
+
+    def keep(self, texts: Iterable[str]) -> None:
+        """Render `texts` now and keep them for good (the crisis line must never wait on espeak, however
+        many other replies have been said since)."""
+        for text in texts:
+            for sentence in _sentences(text):
+                audio = self._sentence(sentence)
+                with self._lock:
+                    self._kept[sentence] = audio
 
     def _sentence(self, text: str) -> np.ndarray:
         with self._lock:
+            kept = self._kept.get(text)
+            if kept is not None:
+                return kept
             cached = self._cache.get(text)
             if cached is not None:
                 self._cache.move_to_end(text)
@@ -78,3 +93,7 @@ class Synthesizer:
 
     def close(self) -> None:
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.?!])\s+", text.strip()) if s]

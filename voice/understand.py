@@ -78,7 +78,8 @@ class Understander:
         self._nearest = NearestPhrase(intents) if fuzzy else None
 
     def match(self, text: str, max_dropped: int = MAX_DROPPED_WORDS, guess: bool = True) -> Match | None:
-        """`guess=False` allows template matches only (for transcripts the recogniser itself doubts)."""
+        """`text` without fillers (`without_fillers`) against the templates, then, if `guess`, the nearest
+        phrase. `guess=False` allows template matches only (for transcripts the recogniser itself doubts)."""
         text = without_fillers(text)
         exact = self._template_match(text, max_dropped)
         if exact is not None or self._nearest is None or not guess:

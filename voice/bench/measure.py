@@ -268,8 +268,7 @@ def build_parts(config: Config, engine: str, mode: str) -> Parts:
     else:
         recognizer = create_recognizer(config, works.dialogs)
     tts = Synthesizer(config.tts.rate_wpm, config.tts.voice)
-    for text in works.conversation.brain.fixed_lines():
-        tts.synthesize(text)
+    tts.keep(works.conversation.brain.fixed_lines())
     return Parts(config, engine, mode, works.dialogs, recognizer, tts, works.conversation.commands,
                  time.perf_counter() - started)
 
