@@ -127,3 +127,18 @@ def test_fillers_are_left_out_before_matching(text: str, expected: str) -> None:
     from voice.understand import without_fillers
 
     assert without_fillers(text) == expected
+
+
+def test_nearest_phrase_sample_is_cached_and_a_broken_cache_is_rebuilt(works, tmp_path) -> None:
+    """The start-up cache gives the same guesses as sampling afresh; a damaged file is sampled again."""
+    cache = tmp_path / "nearest.tsv"
+    fresh = Understander(works.dialogs.commands, fuzzy=True)
+    first = Understander(works.dialogs.commands, fuzzy=True, cache=cache)
+    assert cache.exists() and cache.stat().st_mode & 0o077 == 0
+    cached = Understander(works.dialogs.commands, fuzzy=True, cache=cache)
+    for text in ("give us something we might enjoy", "hug me now my love", "turn the lights on"):
+        assert fresh.match(text) == first.match(text) == cached.match(text), text
+    cache.write_text("not a sample\n")
+    rebuilt = Understander(works.dialogs.commands, fuzzy=True, cache=cache)
+    assert rebuilt.match("hug me now my love") == fresh.match("hug me now my love")
+    assert "\t" in cache.read_text().splitlines()[0]

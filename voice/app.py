@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,7 +13,8 @@ from voice.config import Config
 from voice.conversation import Conversation
 from voice.dialog import Brain
 from voice.dialogs import COMMAND_FILE, Dialogs, load_dialogs
-from voice.understand import Understander
+from voice.grammar import GRAMMAR_VERSION
+from voice.understand import FUZZY_SAMPLES_PER_INTENT, Understander
 
 
 @dataclass
@@ -35,8 +37,19 @@ def build_brain(config: Config, rng: random.Random | None = None,
         # Sampling phrases for the nearest-phrase match takes a moment: once per set of templates.
         # (A new session per recording reuses it; it holds no conversation state.)
         _COMMANDS.clear()
-        commands = _COMMANDS[key] = Understander(dialogs.commands, fuzzy=True)
+        commands = _COMMANDS[key] = Understander(dialogs.commands, fuzzy=True, cache=_sample_cache(config, dialogs))
     return Brainworks(config, dialogs, Conversation(dialogs, brain, config.wake.phrase, commands))
 
 
 _COMMANDS: dict[tuple[Path, int, tuple[str, ...]], Understander] = {}
+
+
+def _sample_cache(config: Config, dialogs: Dialogs) -> Path:
+    """Where the nearest-phrase sample is cached: named after the dialogs, the names and the sampling."""
+    from voice.stt import cache_dir
+
+    key = hashlib.sha256("|".join([
+        dialogs.source_key(), ",".join(config.household.partners).lower(), GRAMMAR_VERSION,
+        str(FUZZY_SAMPLES_PER_INTENT),
+    ]).encode()).hexdigest()[:16]
+    return cache_dir() / f"nearest-{key}.tsv"

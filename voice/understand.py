@@ -11,7 +11,9 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -72,10 +74,11 @@ def without_fillers(text: str) -> str:
 class Understander:
     """Matches text against one set of templates; with `fuzzy`, falls back to the nearest phrase."""
 
-    def __init__(self, intents: Intents, fuzzy: bool = False):
+    def __init__(self, intents: Intents, fuzzy: bool = False, cache: Path | None = None):
+        """`cache`: a file for the nearest-phrase sample (`fuzzy`), named after what it depends on."""
         self._intents = intents
         self._bounds = word_bounds(intents)
-        self._nearest = NearestPhrase(intents) if fuzzy else None
+        self._nearest = NearestPhrase(intents, cache=cache) if fuzzy else None
 
     def match(self, text: str, max_dropped: int = MAX_DROPPED_WORDS, guess: bool = True) -> Match | None:
         """`text` without fillers (`without_fillers`) against the templates, then, if `guess`, the nearest
@@ -104,6 +107,25 @@ class Understander:
         return None
 
 
+def _read_sample(cache: Path | None) -> list[tuple[str, str]] | None:
+    if cache is None or not cache.exists():
+        return None
+    try:
+        rows = [line.split("\t") for line in cache.read_text(encoding="utf-8").splitlines()]
+    except OSError:
+        return None
+    return [(row[0], row[1]) for row in rows] if rows and all(len(row) == 2 for row in rows) else None
+
+
+def _write_sample(cache: Path | None, sample: list[tuple[str, str]]) -> None:
+    if cache is None:
+        return
+    tmp = cache.with_name(cache.name + ".tmp")
+    tmp.write_text("".join(f"{name}\t{phrase}\n" for name, phrase in sample), encoding="utf-8")
+    tmp.chmod(0o600)
+    os.replace(tmp, cache)  # atomic: a crash never leaves half a sample behind
+
+
 class NearestPhrase:
     """Nearest sampled template phrase by IDF-weighted word overlap (cosine).
 
@@ -113,14 +135,16 @@ class NearestPhrase:
     against the match, so a request from outside its world stays unmatched.
     """
 
-    def __init__(self, intents: Intents, samples_per_intent: int = FUZZY_SAMPLES_PER_INTENT, seed: int = 1):
-        sampler = PhraseSampler(intents, seed=seed)
-        phrases: list[set[str]] = []
-        labels: list[str] = []
-        for name in intents.intents:
-            for phrase in sampler.sample(name, samples_per_intent):
-                phrases.append(set(phrase.split()))
-                labels.append(name)
+    def __init__(self, intents: Intents, samples_per_intent: int = FUZZY_SAMPLES_PER_INTENT, seed: int = 1,
+                 cache: Path | None = None):
+        sample = _read_sample(cache)
+        if sample is None:
+            # Sampling takes most of a second at start-up: done once per set of templates, then cached.
+            sampler = PhraseSampler(intents, seed=seed)
+            sample = [(name, phrase) for name in intents.intents for phrase in sampler.sample(name, samples_per_intent)]
+            _write_sample(cache, sample)
+        phrases = [set(phrase.split()) for _, phrase in sample]
+        labels = [name for name, _ in sample]
         self._vocab = {w: i for i, w in enumerate(sorted(set().union(*phrases)))}
         present = np.zeros((len(phrases), len(self._vocab)), dtype=np.float32)
         for row, words in enumerate(phrases):
