@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from voice.conversation import Conversation
 from voice.dialog import Brain
 from voice.dialogs import COMMAND_FILE, Dialogs, load_dialogs
 from voice.grammar import GRAMMAR_VERSION
+from voice.stt import cache_dir, cache_key
 from voice.understand import FUZZY_SAMPLES_PER_INTENT, Understander
 
 
@@ -46,10 +46,6 @@ _COMMANDS: dict[tuple[Path, int, tuple[str, ...]], Understander] = {}
 
 def _sample_cache(config: Config, dialogs: Dialogs) -> Path:
     """Where the nearest-phrase sample is cached: named after the dialogs, the names and the sampling."""
-    from voice.stt import cache_dir
-
-    key = hashlib.sha256("|".join([
-        dialogs.source_key(), ",".join(config.household.partners).lower(), GRAMMAR_VERSION,
-        str(FUZZY_SAMPLES_PER_INTENT),
-    ]).encode()).hexdigest()[:16]
+    key = cache_key(dialogs.source_key(), ",".join(config.household.partners).lower(), GRAMMAR_VERSION,
+                    str(FUZZY_SAMPLES_PER_INTENT))
     return cache_dir() / f"nearest-{key}.tsv"

@@ -71,6 +71,11 @@ def cache_dir() -> Path:
     return path
 
 
+def cache_key(*parts: str) -> str:
+    """A short name for a cached file built from `parts` (dialog files' digest, names, versions)."""
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
 def choose_engine(config: Config) -> str:
     """The engine `auto` resolves to, or the configured one if its model is present."""
     engine = config.stt.engine
@@ -98,10 +103,8 @@ def create_recognizer(config: Config, dialogs: Dialogs) -> Recognizer:
 
     # The model depends only on the dialog files, the names and the wake phrase (and on how phrases
     # are sampled): with those unchanged, start-up reuses the cached model without sampling again.
-    key = hashlib.sha256("|".join([
-        dialogs.source_key(), ",".join(config.household.partners).lower(), config.wake.phrase.lower(),
-        GRAMMAR_VERSION,
-    ]).encode()).hexdigest()[:16]
+    key = cache_key(dialogs.source_key(), ",".join(config.household.partners).lower(),
+                    config.wake.phrase.lower(), GRAMMAR_VERSION)
     def graphs() -> tuple[WordGraph, WordGraph]:
         return (phrase_graph(config.wake.phrase, dialogs.commands, dialogs.safety, dialogs.other, dialogs.answers),
                 phrase_graph(config.wake.phrase, dialogs.safety))

@@ -96,7 +96,7 @@ class PocketsphinxRecognizer:
         self._audio: list[bytes] = []
         """The current (or last) utterance as it came, kept for a second hearing."""
         self._heard: list[bytes] = []
-        """The same with the hiss, as the decoder heard it (for the shadow to catch up on)."""
+        """The same with the hiss, as the decoder heard it, until the shadow catches up on it (`attend`)."""
         self._words: list[tuple[str, int]] = []
         """The last transcript's words, each with the sample offset (into `_audio`) where it ends."""
 
@@ -138,9 +138,12 @@ class PocketsphinxRecognizer:
         self._decoder.process_raw(heard, False, False)
         if self._shadow is not None or self._crisis_search is not None:
             self._audio.append(pcm)
-            self._heard.append(heard)
-        if self._attending and self._shadow is not None:
+        if self._shadow is None:
+            return
+        if self._attending:
             self._shadow.process_raw(heard, False, False)
+        else:
+            self._heard.append(heard)
 
     def attend(self) -> None:
         """This utterance is for Lantern: start its second hearing now, alongside the first (catching
@@ -152,6 +155,7 @@ class PocketsphinxRecognizer:
         self._shadow.start_utt()
         for heard in self._heard:
             self._shadow.process_raw(heard, False, False)
+        self._heard = []  # fed from now on as it comes
         self._attending = True
 
     def _end_shadow(self, keep: bool = True) -> list[str] | None:
