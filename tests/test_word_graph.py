@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hassil import Intents
 
+from voice import stt_pocketsphinx
 from voice.app import build_brain
 from voice.grammar import PhraseSampler
 from voice.pipeline import CRISIS_HEARING_MIN_ALIKE, SECOND_HEARING_MIN_ALIKE
@@ -153,12 +154,15 @@ def test_a_command_understood_loosely_is_not_asked_about(config) -> None:
     assert not [e for e in events if e.type == "safety"]
 
 
-def test_second_hearing_alongside_the_first_matches_the_one_after(config) -> None:
+def test_second_hearing_alongside_the_first_matches_the_one_after(config, monkeypatch) -> None:
     """`attend` runs the whole-phrase hearing while the audio comes in, and it understands the same
     command as the hearing after the end of speech."""
     from voice.bench.speech import default_cache_dir, utterance
     from voice.stt import create_recognizer
 
+    # The hearing after the end is capped in time; this test is about what it hears, not how fast
+    # (a busy machine must not turn it into "abandoned").
+    monkeypatch.setattr(stt_pocketsphinx, "SECOND_HEARING_MAX_SECONDS", 10.0)
     works = build_brain(config)
     recognizer = create_recognizer(config, works.dialogs)
     audio = utterance("could you help us start a conversation", "espeak-us", default_cache_dir()).tobytes()
@@ -175,3 +179,31 @@ def test_second_hearing_alongside_the_first_matches_the_one_after(config) -> Non
     for hearing in hearings:
         assert hearing is not None and "lantern" not in hearing.text
         assert works.conversation.commands.match(hearing.text, max_dropped=0, guess=False).intent == "conversation_starter"
+
+
+def test_crisis_hearing_alongside_the_first_matches_the_one_after(config, monkeypatch) -> None:
+    """Once attending, the crisis hearing is ready at the end of speech too, and hears what a decode
+    after the end would hear."""
+    from voice.bench.speech import default_cache_dir, utterance
+    from voice.stt import create_recognizer
+
+    monkeypatch.setattr(stt_pocketsphinx, "SECOND_HEARING_MAX_SECONDS", 10.0)  # what, not how fast
+    works = build_brain(config)
+    recognizer = create_recognizer(config, works.dialogs)
+    audio = utterance("i don't want to be here anymore", "espeak-us", default_cache_dir()).tobytes()
+    hearings = []
+    third = len(audio) // 6 * 2  # whole samples: two bytes each
+    for attend in (False, True):
+        recognizer.start()
+        recognizer.feed(audio[:third])
+        if attend:
+            recognizer.attend()
+        recognizer.feed(audio[third:])
+        recognizer.finish()
+        hearings.append(recognizer.second_opinion(after_words=2, crisis_only=True))
+        assert (recognizer._crisis_words is not None) == attend  # the crisis shadow, not a decode after
+        # Asking for the whole-phrase hearing too still works, from its own shadow.
+        assert recognizer.second_opinion(after_words=2) is not None
+    for hearing in hearings:
+        assert hearing is not None and "lantern" not in hearing.text
+        assert works.conversation.is_crisis(f"hey lantern {hearing.text}", False)

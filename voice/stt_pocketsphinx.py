@@ -87,9 +87,20 @@ class PocketsphinxRecognizer:
             # No lattice pass: on this graph it took up to 0.37 s at the end of an utterance (espeak-us,
             # 10 dB), and the phrase is as good without it.
             self._shadow = Decoder(fsg=str(phrases), bestpath=False, **common)
+        self._crisis_shadow: Decoder | None = None
+        """Likewise on the crisis phrases alone, so that the crisis hearing (asked when nothing was
+        understood) is ready at the end of speech too; it cost up to ~0.2 s there (the room's p95)."""
+        if phrases is not None and crisis is not None:
+            # No dither: its audio has the hiss already, and pocketsphinx's dither draws on one random
+            # generator for all decoders, so dithering here would change what the first decoder hears.
+            self._crisis_shadow = Decoder(fsg=str(crisis), bestpath=False, **{**common, "dither": False})
         self._attending = False
+        self._listening: list[Decoder] = []
+        """The shadows with an utterance open (fed since `attend`, final pass not yet run)."""
         self._shadow_words: list[str] | None = None
         """What the shadow heard in the last utterance, once asked for (its final pass runs only then)."""
+        self._crisis_words: list[str] | None = None
+        """What the crisis shadow heard, once asked for."""
         self._in_utterance = False
         self._hiss = np.random.default_rng(1)
         """Seeded, like the dither, so a run over the same recordings repeats exactly."""
@@ -127,7 +138,7 @@ class PocketsphinxRecognizer:
         if self._in_utterance:
             self._decoder.end_utt()
         self._end_shadow(keep=False)
-        self._shadow_words = None
+        self._shadow_words = self._crisis_words = None
         self._decoder.start_utt()
         self._in_utterance = True
         self._audio = []
@@ -141,7 +152,8 @@ class PocketsphinxRecognizer:
         if self._shadow is None:
             return
         if self._attending:
-            self._shadow.process_raw(heard, False, False)
+            for shadow in self._shadows():
+                shadow.process_raw(heard, False, False)
         else:
             self._heard.append(heard)
 
@@ -150,23 +162,38 @@ class PocketsphinxRecognizer:
         up on the audio so far), so that it is ready when the speaker stops."""
         if self._shadow is None or self._attending or not self._in_utterance:
             return
-        # The running cepstral mean has learnt the room and the voice; a fresh one hears far worse.
-        self._shadow.set_cmn(self._decoder.get_cmn())
-        self._shadow.start_utt()
-        for heard in self._heard:
-            self._shadow.process_raw(heard, False, False)
+        cmn = self._decoder.get_cmn()
+        for shadow in self._shadows():
+            # The running cepstral mean has learnt the room and the voice; a fresh one hears far worse.
+            shadow.set_cmn(cmn)
+            shadow.start_utt()
+            for heard in self._heard:
+                shadow.process_raw(heard, False, False)
         self._heard = []  # fed from now on as it comes
         self._attending = True
+        self._listening = self._shadows()
 
-    def _end_shadow(self, keep: bool = True) -> list[str] | None:
-        """The shadow's words (`keep`), if it was listening; it stops listening."""
-        if not self._attending or self._shadow is None:
+    def _shadows(self) -> list[Decoder]:
+        return [shadow for shadow in (self._shadow, self._crisis_shadow) if shadow is not None]
+
+    def _end_shadow(self, keep: bool = True, crisis: bool = False) -> list[str] | None:
+        """What one shadow (the crisis one if `crisis`) heard (`keep`), if it was listening in this
+        utterance; it stops listening. `keep=False` stops them all. A shadow's final pass runs only
+        here, so only for the hearing that is asked for."""
+        if not self._attending:
             return None
-        self._attending = False
-        self._shadow.end_utt()
         if not keep:
+            for shadow in self._listening:
+                shadow.end_utt()
+            self._listening = []
+            self._attending = False
             return None
-        hyp = self._shadow.hyp()
+        shadow = self._crisis_shadow if crisis else self._shadow
+        if not any(shadow is open_ for open_ in self._listening):
+            return None
+        shadow.end_utt()
+        self._listening = [open_ for open_ in self._listening if open_ is not shadow]
+        hyp = shadow.hyp()
         return hyp.hypstr.split() if hyp is not None else []
 
     def _with_floor(self, pcm: bytes) -> bytes:
@@ -194,16 +221,22 @@ class PocketsphinxRecognizer:
         """The last utterance heard again, from the end of its first `after_words` words (the wake
         phrase, heard well already), as the one whole phrase of the word graph it is closest to (the
         crisis phrases' graph if `crisis_only`). Its confidence is how alike the two hearings sound.
-        Ready at once if `attend` was called during the utterance (the shadow decoder heard it);
-        otherwise a decode at about 0.1x real time. Asked for only when the first hearing made no sense."""
+        Ready at once if `attend` was called during the utterance (a shadow decoder heard it, one for
+        each graph); otherwise a decode at about 0.1x real time. Asked for only when the first hearing made no sense."""
         graph = self._crisis_search if crisis_only else self._shadow
         if graph is None or not self._audio or self._in_utterance:
             return None
         first = [word for word, _ in self._words[after_words:]]
-        if not crisis_only and self._attending:
-            self._shadow_words = self._end_shadow()
-        if not crisis_only and self._shadow_words is not None:
-            return self._shadow_hearing(after_words, first)
+        if crisis_only:
+            if self._crisis_words is None:
+                self._crisis_words = self._end_shadow(crisis=True)
+            if self._crisis_words is not None:
+                return self._shadow_hearing(self._crisis_words, after_words, first)
+        else:
+            if self._shadow_words is None:
+                self._shadow_words = self._end_shadow()
+            if self._shadow_words is not None:
+                return self._shadow_hearing(self._shadow_words, after_words, first)
         audio = b"".join(self._audio)
         if 0 < after_words <= len(self._words):
             audio = audio[self._words[after_words - 1][1] * 2:]  # int16: two bytes a sample
@@ -232,9 +265,9 @@ class PocketsphinxRecognizer:
             return Transcript("", 0.0)
         return Transcript(hyp.hypstr, self._sound_alike(first, hyp.hypstr.split()))
 
-    def _shadow_hearing(self, after_words: int, first: list[str]) -> Transcript:
-        """The shadow's phrase, past the same opening words (the wake phrase) as the first hearing."""
-        second = self._shadow_words or []
+    def _shadow_hearing(self, heard: list[str], after_words: int, first: list[str]) -> Transcript:
+        """A shadow's phrase (`heard`), past the same opening words (the wake phrase) as the first hearing."""
+        second = heard
         opening = [word for word, _ in self._words[:after_words]]
         if opening and second[:len(opening)] == opening:
             second = second[len(opening):]
