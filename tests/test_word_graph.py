@@ -182,8 +182,9 @@ def test_second_hearing_alongside_the_first_matches_the_one_after(config, monkey
 
 
 def test_crisis_hearing_alongside_the_first_matches_the_one_after(config, monkeypatch) -> None:
-    """Once attending, the crisis hearing is ready at the end of speech too, and hears what a decode
-    after the end would hear."""
+    """Once attending, the crisis hearing is ready at the end of speech too (asked after the
+    whole-phrase hearing, as the pipeline asks), and it hears a crisis phrase as the decode after the
+    end does; an utterance after an attended one, whose shadows were never asked, starts clean."""
     from voice.bench.speech import default_cache_dir, utterance
     from voice.stt import create_recognizer
 
@@ -191,19 +192,30 @@ def test_crisis_hearing_alongside_the_first_matches_the_one_after(config, monkey
     works = build_brain(config)
     recognizer = create_recognizer(config, works.dialogs)
     audio = utterance("i don't want to be here anymore", "espeak-us", default_cache_dir()).tobytes()
-    hearings = []
     third = len(audio) // 6 * 2  # whole samples: two bytes each
-    for attend in (False, True):
+    hearings = []
+    for attend, ask in ((True, False), (True, True), (False, True), (True, True)):
         recognizer.start()
         recognizer.feed(audio[:third])
         if attend:
             recognizer.attend()
         recognizer.feed(audio[third:])
         recognizer.finish()
+        if not ask:
+            continue  # the next start() ends both shadows unasked
+        assert recognizer.second_opinion(after_words=2) is not None
         hearings.append(recognizer.second_opinion(after_words=2, crisis_only=True))
         assert (recognizer._crisis_words is not None) == attend  # the crisis shadow, not a decode after
-        # Asking for the whole-phrase hearing too still works, from its own shadow.
-        assert recognizer.second_opinion(after_words=2) is not None
     for hearing in hearings:
         assert hearing is not None and "lantern" not in hearing.text
         assert works.conversation.is_crisis(f"hey lantern {hearing.text}", False)
+
+
+def test_a_shadow_hearing_loses_a_stray_word_before_the_wake_phrase(config) -> None:
+    """The graphs have no "um" before "hey lantern": what follows the wake phrase is still the phrase."""
+    from voice.stt import create_recognizer
+
+    recognizer = create_recognizer(config, build_brain(config).dialogs)
+    recognizer._words = [("um", 100), ("hey", 200), ("lantern", 300), ("start", 400), ("a", 500), ("hug", 600)]
+    heard = recognizer._shadow_hearing(["hey", "lantern", "start", "a", "hug"], 3, ["start", "a", "hug"])
+    assert heard.text == "start a hug" and heard.confidence == 1.0

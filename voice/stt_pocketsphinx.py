@@ -178,8 +178,9 @@ class PocketsphinxRecognizer:
 
     def _end_shadow(self, keep: bool = True, crisis: bool = False) -> list[str] | None:
         """What one shadow (the crisis one if `crisis`) heard (`keep`), if it was listening in this
-        utterance; it stops listening. `keep=False` stops them all. A shadow's final pass runs only
-        here, so only for the hearing that is asked for."""
+        utterance; it stops listening. `keep=False` stops them all (at the next utterance's start).
+        A shadow's final pass runs when its hearing is asked for, else only at that next start,
+        where nobody waits for it."""
         if not self._attending:
             return None
         if not keep:
@@ -269,8 +270,12 @@ class PocketsphinxRecognizer:
         """A shadow's phrase (`heard`), past the same opening words (the wake phrase) as the first hearing."""
         second = heard
         opening = [word for word, _ in self._words[:after_words]]
-        if opening and second[:len(opening)] == opening:
-            second = second[len(opening):]
+        # The graph has no stray word before the wake phrase ("um hey lantern"): strip the longest
+        # end of the opening that the shadow heard too.
+        for start in range(len(opening)):
+            if second[:len(opening) - start] == opening[start:]:
+                second = second[len(opening) - start:]
+                break
         if not second:
             return Transcript("", 0.0)
         return Transcript(" ".join(second), self._sound_alike(first, second))

@@ -114,7 +114,9 @@ def _read_sample(cache: Path | None) -> list[tuple[str, str]] | None:
         rows = [line.split("\t") for line in cache.read_text(encoding="utf-8").splitlines()]
     except OSError:
         return None
-    return [(row[0], row[1]) for row in rows] if rows and all(len(row) == 2 for row in rows) else None
+    # Every row an intent and a phrase of at least one word, or the file is sampled again.
+    whole = rows and all(len(row) == 2 and row[1].split() for row in rows)
+    return [(row[0], row[1]) for row in rows] if whole else None
 
 
 def _write_sample(cache: Path | None, sample: list[tuple[str, str]]) -> None:
