@@ -49,12 +49,11 @@ CRISIS_HEARING_MIN_ALIKE = 0.4
 """When nothing at all was understood, what was said is heard once more against the crisis phrases
 alone; this alike, Lantern asks "did you say you need help?" instead of "sorry?". With that hearing
 run alongside the first (dev split, 485 crisis clips and 885 others; two set-ups, the third decoder
-dithered or not): at 0.5, 420 and
-423 crisis clips were caught, with that question asked on 4 and 3 of 445 out-of-domain clips; at
-0.4, 432 and 437 caught, asked on 13 and 18 out-of-domain clips and on 4 and 3 of 440 commands (all
-misheard anyway). Safety first: a gentle question too many beats a crisis missed. (Session 3, at 0.5
-and before it ran alongside: asked on every unknown utterance, also those guessed as a command, it
-turned 16 of 1 848 held-out commands into that question, so it is not.)"""
+dithered or not): at 0.5, 420 and 423 crisis clips were caught, with that question asked on 4 and 3
+of 445 out-of-domain clips; at 0.4, 432 and 437 caught, asked on 13 and 18 out-of-domain clips and
+on 4 and 3 of 440 commands (all misheard anyway). Safety first: a gentle question too many beats a
+crisis missed. (Session 3, at 0.5 and before it ran alongside: asked on every unknown utterance, also
+those guessed as a command, it turned 16 of 1 848 held-out commands into that question, so it is not.)"""
 ECHO_TAIL_SECONDS = 0.3
 """A live microphone stays deaf this long after Lantern stops talking (room echo)."""
 ATTEND_EVERY_FRAMES = 10

@@ -94,9 +94,9 @@ class PocketsphinxRecognizer:
             # No dither: its audio has the hiss already, and pocketsphinx's dither draws on one random
             # generator for all decoders, so dithering here would change what the first decoder hears.
             self._crisis_shadow = Decoder(fsg=str(crisis), bestpath=False, **{**common, "dither": False})
-        self._attending = False
         self._listening: list[Decoder] = []
-        """The shadows with an utterance open (fed since `attend`, final pass not yet run)."""
+        """The shadows with an utterance open (fed since `attend`, final pass not yet run); empty
+        until `attend` in each utterance."""
         self._shadow_words: list[str] | None = None
         """What the shadow heard in the last utterance, once asked for (its final pass runs only then)."""
         self._crisis_words: list[str] | None = None
@@ -151,8 +151,8 @@ class PocketsphinxRecognizer:
             self._audio.append(pcm)
         if self._shadow is None:
             return
-        if self._attending:
-            for shadow in self._shadows():
+        if self._listening:
+            for shadow in self._listening:
                 shadow.process_raw(heard, False, False)
         else:
             self._heard.append(heard)
@@ -160,7 +160,7 @@ class PocketsphinxRecognizer:
     def attend(self) -> None:
         """This utterance is for Lantern: start its second hearing now, alongside the first (catching
         up on the audio so far), so that it is ready when the speaker stops."""
-        if self._shadow is None or self._attending or not self._in_utterance:
+        if self._shadow is None or self._listening or not self._in_utterance:
             return
         cmn = self._decoder.get_cmn()
         for shadow in self._shadows():
@@ -170,7 +170,6 @@ class PocketsphinxRecognizer:
             for heard in self._heard:
                 shadow.process_raw(heard, False, False)
         self._heard = []  # fed from now on as it comes
-        self._attending = True
         self._listening = self._shadows()
 
     def _shadows(self) -> list[Decoder]:
@@ -181,13 +180,10 @@ class PocketsphinxRecognizer:
         utterance; it stops listening. `keep=False` stops them all (at the next utterance's start).
         A shadow's final pass runs when its hearing is asked for, else only at that next start,
         where nobody waits for it."""
-        if not self._attending:
-            return None
         if not keep:
             for shadow in self._listening:
                 shadow.end_utt()
             self._listening = []
-            self._attending = False
             return None
         shadow = self._crisis_shadow if crisis else self._shadow
         if not any(shadow is open_ for open_ in self._listening):
@@ -223,7 +219,8 @@ class PocketsphinxRecognizer:
         phrase, heard well already), as the one whole phrase of the word graph it is closest to (the
         crisis phrases' graph if `crisis_only`). Its confidence is how alike the two hearings sound.
         Ready at once if `attend` was called during the utterance (a shadow decoder heard it, one for
-        each graph); otherwise a decode at about 0.1x real time. Asked for only when the first hearing made no sense."""
+        each graph); otherwise a decode at about 0.1x real time. Asked for only when the first hearing
+        made no sense."""
         graph = self._crisis_search if crisis_only else self._shadow
         if graph is None or not self._audio or self._in_utterance:
             return None
@@ -231,13 +228,13 @@ class PocketsphinxRecognizer:
         if crisis_only:
             if self._crisis_words is None:
                 self._crisis_words = self._end_shadow(crisis=True)
-            if self._crisis_words is not None:
-                return self._shadow_hearing(self._crisis_words, after_words, first)
+            heard = self._crisis_words
         else:
             if self._shadow_words is None:
                 self._shadow_words = self._end_shadow()
-            if self._shadow_words is not None:
-                return self._shadow_hearing(self._shadow_words, after_words, first)
+            heard = self._shadow_words
+        if heard is not None:
+            return self._shadow_hearing(heard, after_words, first)
         audio = b"".join(self._audio)
         if 0 < after_words <= len(self._words):
             audio = audio[self._words[after_words - 1][1] * 2:]  # int16: two bytes a sample
