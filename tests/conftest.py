@@ -66,7 +66,8 @@ class ScriptedRecognizer:
 
     first: str
     second: Transcript | None = None
-    streaming: str = ""
+    streaming: str | None = None
+    """The streaming transcript; by default the final one (a real decoder's usually shows the same)."""
     crisis: Transcript | None = None
     """What hearing it against the crisis phrases alone finds."""
     name: str = "scripted"
@@ -87,7 +88,7 @@ class ScriptedRecognizer:
     def feed(self, pcm: bytes) -> None: ...
 
     def partial(self) -> str:
-        return self.streaming
+        return self.first if self.streaming is None else self.streaming
 
     def finish(self) -> Transcript:
         self.in_utterance = False

@@ -54,6 +54,27 @@ def test_chatter_does_not_start_a_second_hearing(config) -> None:
     assert recognizer.attended == 0
 
 
+def test_a_wake_phrase_only_the_final_pass_heard_is_not_trusted(config) -> None:
+    """Chatter that the final pass turns into "hey lantern ..." while the streaming pass heard no wake
+    phrase wakes nothing: no transcript, no intent, nothing said; the utterance is still closed."""
+    recognizer = ScriptedRecognizer("hey lantern stop", streaming="i left a note on the fridge")
+    events = run_scripted(config, recognizer)
+    assert [e.type for e in events] == ["speech_start", "speech_end"]
+    assert recognizer.finished == 1 and recognizer.attended == 0
+
+
+def test_a_wake_phrase_the_streaming_pass_shows_only_at_the_end_is_answered(config, monkeypatch) -> None:
+    """A short utterance can end before the periodic look at the streaming transcript sees the wake
+    phrase; it is looked at once more when the utterance ends."""
+    import voice.pipeline
+
+    monkeypatch.setattr(voice.pipeline, "ATTEND_EVERY_FRAMES", 10**6)  # no look while it goes on
+    recognizer = ScriptedRecognizer("hey lantern", streaming="hey lantern")
+    events = run_scripted(config, recognizer)
+    assert recognizer.attended == 0
+    assert [e.type for e in events if e.type == "wake"] == ["wake"]
+
+
 def test_an_answer_in_the_follow_up_window_starts_its_second_hearing_at_once(config) -> None:
     """In the window no wake phrase will come: the utterance is for Lantern from its first frame."""
     from audio.sinks import NullSink
