@@ -77,6 +77,8 @@ class ScriptedRecognizer:
     attended: int = 0
     """How many times the pipeline said an utterance is for Lantern."""
     in_utterance: bool = False
+    fed: int = 0
+    """Frames fed."""
 
     def start(self) -> None:
         self.in_utterance = True
@@ -85,7 +87,9 @@ class ScriptedRecognizer:
         assert self.in_utterance, "attend() outside an utterance"
         self.attended += 1
 
-    def feed(self, pcm: bytes) -> None: ...
+    def feed(self, pcm: bytes) -> None:
+        assert self.in_utterance, "feed() outside an utterance"
+        self.fed += 1
 
     def partial(self) -> str:
         return self.first if self.streaming is None else self.streaming

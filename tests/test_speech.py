@@ -92,3 +92,15 @@ def test_latency_is_reported(parts) -> None:
     events = hear(parts, clip("start a hug", "hibari"))
     reply = next(e for e in events if e.type == "speak")
     assert reply.latency_ms is not None and 0 < reply.latency_ms < 5000
+
+
+@pytest.mark.parametrize("pause,command,intent", [(0.3, "start a hug", "hug"), (0.5, "what can you do", "help")])
+def test_a_pause_after_the_wake_phrase_is_not_the_end(parts, pause: float, command: str, intent: str) -> None:
+    """People pause after "hey lantern". Ended there, the listening chime (and, live, the deafness while
+    it plays) fell on the command; instead the utterance waits for it."""
+    config, recognizer, tts = parts
+    events: list[Event] = []
+    pipeline = Pipeline(config, build_brain(config).conversation, recognizer, tts, NullSink(), events.append, live=True)
+    pipeline.run(ArraySource(utterance(command, "hibari", default_cache_dir(), pause_seconds=pause)).frames())
+    assert first_intent(events) == intent
+    assert [e.type for e in events].count("speech_start") == 1

@@ -74,6 +74,7 @@ class Endpointer:
         self._peak_db = 0.0
         self.speech_end_seconds = 0.0
         """Stream time at the end of the last frame that was neither unvoiced nor quiet: the end of speech."""
+        self._silence_needed_ms = self.endpoint_silence_ms
 
     def reset(self) -> None:
         self._recent.clear()
@@ -93,6 +94,7 @@ class Endpointer:
                 self.in_speech = True
                 self._silent_frames = self._quiet_frames = 0
                 self._speech_frames = len(self.pre_roll)
+                self._silence_needed_ms = self.endpoint_silence_ms
                 levels = [level_db(earlier) for earlier in self.pre_roll]  # the room, then the voice's onset
                 self._room_db, self._peak_db = min(levels), max(levels)
                 self.speech_end_seconds = end_seconds
@@ -113,11 +115,15 @@ class Endpointer:
         else:
             self._quiet_frames += 1
         too_long = self._speech_frames * FRAME_SECONDS >= MAX_UTTERANCE_SECONDS
-        if self._silent_frames * FRAME_SECONDS * 1000 >= self.endpoint_silence_ms or too_long:
+        if self._silent_frames * FRAME_SECONDS * 1000 >= self._silence_needed_ms or too_long:
             self.in_speech = False
             self.pre_roll.clear()
             return Step.ENDED
         return Step.SPEECH
+
+    def wait_longer(self, silence_ms: int) -> None:
+        """In this utterance, end only after `silence_ms` of silence (a pause that is not the end)."""
+        self._silence_needed_ms = max(self._silence_needed_ms, silence_ms)
 
     @property
     def quiet_ms(self) -> float:
