@@ -112,6 +112,7 @@ class Endpointer:
         if voiced and not quiet:
             self._quiet_frames = 0
             self.speech_end_seconds = end_seconds
+            self._silence_needed_ms = self.endpoint_silence_ms  # a longer wait was for that pause only
         else:
             self._quiet_frames += 1
         too_long = self._speech_frames * FRAME_SECONDS >= MAX_UTTERANCE_SECONDS
@@ -122,7 +123,8 @@ class Endpointer:
         return Step.SPEECH
 
     def wait_longer(self, silence_ms: int) -> None:
-        """In this utterance, end only after `silence_ms` of silence (a pause that is not the end)."""
+        """End only after `silence_ms` of silence, in the pause going on now (a pause that is not the
+        end); when the voice comes back, the usual silence ends the utterance again."""
         self._silence_needed_ms = max(self._silence_needed_ms, silence_ms)
 
     @property
