@@ -102,8 +102,7 @@ def test_crisis_graph_hears_a_crisis_phrase(config) -> None:
 def test_second_hearing_corrects_a_first_that_made_no_sense(config) -> None:
     recognizer = ScriptedRecognizer("hey lantern today has been a riddle", Transcript("today has been terrible", 0.8))
     events = run_scripted(config, recognizer)
-    # After the two words of the wake phrase; then, a command understood, the crisis hearing.
-    assert recognizer.asked == [(2, False), (2, True)]
+    assert recognizer.asked == [(2, False)]  # after the two words of the wake phrase
     transcript = next(e for e in events if e.type == "transcript")
     assert transcript.text == "hey lantern today has been terrible"
     assert transcript.first_hearing == "hey lantern today has been a riddle"
@@ -141,24 +140,19 @@ def test_a_crisis_phrase_that_sounds_different_is_not_asked_about(config) -> Non
 def test_no_second_hearing_when_the_first_is_understood_or_not_for_us(config, first: str) -> None:
     recognizer = ScriptedRecognizer(first, Transcript("delete all our data", 1.0))
     run_scripted(config, recognizer)
-    assert [crisis_only for _, crisis_only in recognizer.asked] == ([True] if first.endswith("hug") else [])
+    assert recognizer.asked == []
 
 
-@pytest.mark.parametrize("alike,asks", [(0.5, False), (0.9, True)])
-def test_a_command_understood_is_asked_about_only_if_it_sounds_much_like_a_crisis(config, alike: float,
-                                                                                   asks: bool) -> None:
-    """Safety first, with a stricter bar than for what made no sense: a command stays that command
-    unless the crisis hearing is very alike (at the lower bar, 6 of 1 055 dev commands would have been
-    questioned)."""
-    from voice.pipeline import CRISIS_OVER_A_COMMAND_MIN_ALIKE
-
-    assert 0.5 < CRISIS_OVER_A_COMMAND_MIN_ALIKE <= 0.9
+def test_a_command_understood_loosely_is_not_asked_about(config) -> None:
+    """The crisis hearing is for what made no sense at all: a command guessed from an unseen phrasing
+    stays that command (asking first turned 16 of 1 848 held-out commands into a question; asking only
+    when the crisis hearing was >= 0.6 alike turned 16 right ones into it too, and caught no crisis)."""
     recognizer = ScriptedRecognizer("hey lantern remind us in an hour", Transcript("play my notes", 0.2),
-                                    crisis=Transcript("i want to die", alike))
+                                    crisis=Transcript("i want to die", 0.9))
     events = run_scripted(config, recognizer)
-    assert recognizer.asked == [(2, False), (2, True)]
-    assert [e.name for e in events if e.type == "intent"] == ([] if asks else ["snooze"])
-    assert [e.certain for e in events if e.type == "safety"] == ([False] if asks else [])
+    assert recognizer.asked == [(2, False)]
+    assert [e.name for e in events if e.type == "intent"] == ["snooze"]
+    assert not [e for e in events if e.type == "safety"]
 
 
 def test_second_hearing_alongside_the_first_matches_the_one_after(config, monkeypatch) -> None:

@@ -68,11 +68,11 @@ class Conversation:
         return command is not None or self._other.match(rest, max_dropped=0) is not None
 
     def hear(self, text: str, in_window: bool, confidence: float = 1.0,
-             sounds_like_crisis: Callable[[bool], bool] | None = None) -> Heard:
+             sounds_like_crisis: Callable[[], bool] | None = None) -> Heard:
         """React to one utterance. Outside the follow-up window, only a wake phrase gets attention.
-        `confidence`: the recogniser's belief in `text` (typed text: 1). `sounds_like_crisis(over_a_command)`:
-        asked when nothing else was understood (False) and, with a stricter bar, when a command was
-        (True); if it says yes, Lantern asks "did you say you need help?" instead."""
+        `confidence`: the recogniser's belief in `text` (typed text: 1). `sounds_like_crisis`: asked
+        only when nothing else was understood; if it says yes, Lantern asks "did you say you need help?"
+        instead of "sorry?"."""
         woke, rest = split_wake(text, self._wake_phrase)
         if not woke and not in_window:
             return Heard(False, Concern.NONE, None, False, [])
@@ -97,10 +97,8 @@ class Conversation:
         if concern is Concern.WEAK and (command is None or not command.exact):
             return Heard(woke, concern, None, True, self.brain.on_crisis_unsure())
         if command is not None:
-            if sounds_like_crisis is not None and sounds_like_crisis(True):
-                return Heard(woke, Concern.WEAK, None, True, self.brain.on_crisis_unsure())
             return Heard(woke, concern, command, True, self.brain.on_command(command))
-        if sounds_like_crisis is not None and sounds_like_crisis(False):
+        if sounds_like_crisis is not None and sounds_like_crisis():
             return Heard(woke, Concern.WEAK, None, True, self.brain.on_crisis_unsure())
         if self.brain.question is not None:
             return Heard(woke, concern, None, True, self.brain.on_answer(None))

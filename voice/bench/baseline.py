@@ -57,7 +57,7 @@ class UsualConversation:
         return False  # never asked: the usual way has no early endpoint
 
     def hear(self, text: str, in_window: bool, confidence: float = 1.0,
-             sounds_like_crisis: Callable[[bool], bool] | None = None) -> Heard:
+             sounds_like_crisis: Callable[[], bool] | None = None) -> Heard:
         woke, rest = split_wake(text, self._wake_phrase)
         if not woke and not in_window:
             return Heard(False, Concern.NONE, None, False, [])

@@ -190,14 +190,14 @@ class TimedConversation:
         self.commands = _TimedMatcher(inner.commands, profile)
 
     def hear(self, text: str, in_window: bool, confidence: float = 1.0,
-             sounds_like_crisis: Callable[[bool], bool] | None = None) -> Any:
+             sounds_like_crisis: Callable[[], bool] | None = None) -> Any:
         decoding = 0.0
 
-        def timed_check(over_a_command: bool) -> bool:  # a decode: STT's time, not the intent's
+        def timed_check() -> bool:  # a decode: STT's time (TimedRecognizer counts it), not the intent's
             nonlocal decoding
             t = time.perf_counter()
             try:
-                return sounds_like_crisis(over_a_command)
+                return sounds_like_crisis()
             finally:
                 decoding += (time.perf_counter() - t) * 1000
 
