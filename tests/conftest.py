@@ -77,8 +77,6 @@ class ScriptedRecognizer:
     attended: int = 0
     """How many times the pipeline said an utterance is for Lantern."""
     in_utterance: bool = False
-    fed: int = 0
-    """Frames fed."""
 
     def start(self) -> None:
         self.in_utterance = True
@@ -89,7 +87,6 @@ class ScriptedRecognizer:
 
     def feed(self, pcm: bytes) -> None:
         assert self.in_utterance, "feed() outside an utterance"
-        self.fed += 1
 
     def partial(self) -> str:
         return self.first if self.streaming is None else self.streaming

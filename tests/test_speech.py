@@ -104,3 +104,4 @@ def test_a_pause_after_the_wake_phrase_is_not_the_end(parts, pause: float, comma
     pipeline.run(ArraySource(utterance(command, "hibari", default_cache_dir(), pause_seconds=pause)).frames())
     assert first_intent(events) == intent
     assert [e.type for e in events].count("speech_start") == 1
+

@@ -69,12 +69,6 @@ PAUSE_AFTER_WAKE_MS = 700
 silence, not the usual endpoint: people pause after "hey lantern". Ended sooner, the listening chime
 (and the deafness that goes with it, half duplex) fell on the command: said 0.3 s after the wake
 phrase in the natural test voice, 5 of 6 commands were lost."""
-NOT_FOR_US_AFTER_WORDS = 4
-"""Outside a follow-up window, once the streaming transcript has this many words and no wake phrase at
-its start, the utterance is not for Lantern and is no longer decoded: decoding is nearly all that
-household chatter costs. Dev split (1 416 utterances for Lantern, 504 chatter): at 3 words, 8 of the
-former would have been dropped (their wake phrase showed only later: "hey lan-" heard as three words);
-at 4, none, and 43% of the chatter's speech is no longer decoded."""
 MAX_TIMER_WAIT_SECONDS = 60.0
 """At the end of a recording, wait (in stream time) this long at most for pending timers."""
 
@@ -102,8 +96,6 @@ class Pipeline:
         self._attending = False
         """The recogniser was told that this utterance is for Lantern."""
         self._frames_heard = 0
-        self._ignoring = False
-        """This utterance is not for Lantern (NOT_FOR_US_AFTER_WORDS): it is no longer decoded."""
         self.stopped = False
 
     @property
@@ -130,7 +122,7 @@ class Pipeline:
             self._act(self._conversation.brain.on_timer(name), heard_end=None, wall_end=None)
         if self._live and self.now < self._deaf_until:
             # Half duplex: never hear our own voice.
-            if self._endpointer.in_speech and not self._ignoring:
+            if self._endpointer.in_speech:
                 self._recognizer.finish()
             self._endpointer.reset()
             return
@@ -141,12 +133,10 @@ class Pipeline:
             self._recognizer.start()
             for earlier in self._endpointer.pre_roll:
                 self._recognizer.feed(earlier.tobytes())
-            self._attending, self._ignoring, self._frames_heard = False, False, 0
+            self._attending, self._frames_heard = False, 0
             if self._in_window():
                 self._attend()
         elif step is Step.SPEECH:
-            if self._ignoring:
-                return
             self._recognizer.feed(frame.tobytes())
             self._frames_heard += 1
             partial = None
@@ -154,10 +144,6 @@ class Pipeline:
                 partial = self._recognizer.partial()
                 if self._heard_wake(partial):
                     self._attend()
-                elif len(partial.split()) >= NOT_FOR_US_AFTER_WORDS:
-                    self._ignoring = True
-                    self._recognizer.finish()
-                    return
             if self._endpointer.quiet_ms >= EARLY_ENDPOINT_MS:
                 partial = self._recognizer.partial() if partial is None else partial
                 if self._complete(partial):
@@ -166,17 +152,20 @@ class Pipeline:
                 elif self._only_wake(partial):
                     self._endpointer.wait_longer(PAUSE_AFTER_WAKE_MS)
         elif step is Step.ENDED:
-            if self._ignoring:
-                self._emit(SpeechEnded(self._endpointer.speech_end_seconds))
-            elif self._attending or self._heard_wake(self._recognizer.partial()):
+            if self._attending or self._heard_wake(self._recognizer.partial()):
                 self._end_of_utterance()
-            else:
-                # The streaming pass never heard the wake phrase. The final pass over the same audio
-                # sometimes makes "hey lantern" of chatter ("i left a note on the fridge" -> "hey
-                # lantern i'm done that for me": 5 of 8 false wakes on the dev split's chatter), while
-                # every command understood there (970 of 1 056) showed the wake phrase as it was said.
-                self._recognizer.finish()
-                self._emit(SpeechEnded(self._endpointer.speech_end_seconds))
+                return
+            # The streaming pass never heard the wake phrase. The final pass over the same audio
+            # sometimes makes "hey lantern" of chatter ("i left a note on the fridge" -> "hey lantern
+            # i'm done that for me": 5 of 8 false wakes on the dev split's chatter), while every command
+            # understood there (970 of 1 056) showed the wake phrase as it was said. Safety first: a
+            # crisis phrase the final pass hears is answered all the same (espeak-us's "hey lantern,
+            # i've taken too many tablets" streamed as "do you do you find").
+            heard_end, wall_end = self._endpointer.speech_end_seconds, time.perf_counter()
+            self._emit(SpeechEnded(heard_end))
+            final = self._recognizer.finish()
+            if final.text and self._conversation.is_crisis(final.text, False):
+                self._respond(final, heard_end, wall_end)
 
     def _only_wake(self, partial: str) -> bool:
         """The wake phrase, and nothing after it yet (a hesitation is nothing)."""
