@@ -152,20 +152,7 @@ class Pipeline:
                 elif self._only_wake(partial):
                     self._endpointer.wait_longer(PAUSE_AFTER_WAKE_MS)
         elif step is Step.ENDED:
-            if self._attending or self._heard_wake(self._recognizer.partial()):
-                self._end_of_utterance()
-                return
-            # The streaming pass never heard the wake phrase. The final pass over the same audio
-            # sometimes makes "hey lantern" of chatter ("i left a note on the fridge" -> "hey lantern
-            # i'm done that for me": 5 of 8 false wakes on the dev split's chatter), while every command
-            # understood there (970 of 1 056) showed the wake phrase as it was said. Safety first: a
-            # crisis phrase the final pass hears is answered all the same (espeak-us's "hey lantern,
-            # i've taken too many tablets" streamed as "do you do you find").
-            heard_end, wall_end = self._endpointer.speech_end_seconds, time.perf_counter()
-            self._emit(SpeechEnded(heard_end))
-            final = self._recognizer.finish()
-            if final.text and self._conversation.is_crisis(final.text, False):
-                self._respond(final, heard_end, wall_end)
+            self._end_of_utterance(wake_heard=self._attending or self._heard_wake(self._recognizer.partial()))
 
     def _only_wake(self, partial: str) -> bool:
         """The wake phrase, and nothing after it yet (a hesitation is nothing)."""
@@ -173,6 +160,7 @@ class Pipeline:
         return woke and not without_fillers(rest)
 
     def _heard_wake(self, partial: str) -> bool:
+        """Is the utterance for Lantern, by the streaming transcript (or an open question)?"""
         return self._in_window() or split_wake(partial, self._config.wake.phrase)[0]
 
     def _attend(self) -> None:
@@ -190,10 +178,17 @@ class Pipeline:
     def _in_window(self) -> bool:
         return self._utterance_start <= self._window_until
 
-    def _end_of_utterance(self, early: str | None = None) -> None:
+    def _end_of_utterance(self, early: str | None = None, wake_heard: bool = True) -> None:
         """`early`: the streaming transcript, already a whole command, taken at an early endpoint. The
         recogniser's final pass then runs after the reply has started (it costs ~40-90 ms); if it
-        hears a crisis the streaming transcript missed, that is answered too."""
+        hears a crisis the streaming transcript missed, that is answered too.
+
+        `wake_heard`: the streaming transcript showed the wake phrase (or a question is open). If not,
+        only a crisis in the final pass is answered. That pass sometimes makes "hey lantern" of chatter
+        ("i left a note on the fridge" -> "hey lantern i'm done that for me": 5 of 8 false wakes on the
+        dev split's chatter), while every command understood there (970 of 1 056) showed the wake
+        phrase as it was said; but espeak-us's "hey lantern, i've taken too many tablets" streamed as
+        "do you do you find", and safety comes first."""
         wall_end = time.perf_counter()
         heard_end = self._endpointer.speech_end_seconds
         self._emit(SpeechEnded(heard_end))
@@ -203,7 +198,9 @@ class Pipeline:
             if final.text and final.text != early and self._conversation.is_crisis(final.text, self._in_window()):
                 self._respond(final, heard_end, None)
             return
-        self._respond(self._recognizer.finish(), heard_end, wall_end)
+        final = self._recognizer.finish()
+        if wake_heard or (final.text and self._conversation.is_crisis(final.text, self._in_window())):
+            self._respond(final, heard_end, wall_end)
 
     def _respond(self, transcript: Transcript, heard_end: float, wall_end: float | None) -> None:
         if not transcript.text:
