@@ -67,16 +67,15 @@ class PocketsphinxRecognizer:
         from pocketsphinx import Decoder
 
         self.name = name
-        # Dither (seeded, so results repeat): exact digital silence, as from a null sink or espeak,
-        # derails the decoder.
-        common = {"hmm": str(_model_dir() / "en-us"), "dict": str(dictionary), "dither": True, "seed": 1,
+        # No dither of pocketsphinx's own: it draws on one random generator shared by every decoder
+        # in the process, so whether a hearing ran after an earlier clip's end of speech (and how far,
+        # with its deadline) changed what later clips heard (199 of 2 338 bench clips between two
+        # runs). Exact digital silence, as from a null sink or espeak, does derail the decoder, so
+        # each decoder's audio gets noise of ours instead, from its own generator (`_with_floor`,
+        # `_dithered`).
+        common = {"hmm": str(_model_dir() / "en-us"), "dict": str(dictionary), "dither": False,
                   "loglevel": "FATAL"}
         self._decoder = Decoder(lm=str(lm), **common)
-        self._language_model = self._decoder.current_search()
-        self._crisis_search: str | None = None
-        if crisis is not None:
-            self._crisis_search = "crisis"
-            self._decoder.add_fsg(self._crisis_search, self._decoder.read_fsg(str(crisis)))
         # The whole-phrase graph lives in the shadow alone: its search takes ~55 MB, and a second copy
         # in the first decoder (for hearings after the end of speech) would hold another ~55 MB.
         self._shadow: Decoder | None = None
@@ -89,11 +88,12 @@ class PocketsphinxRecognizer:
             self._shadow = Decoder(fsg=str(phrases), bestpath=False, **common)
         self._crisis_shadow: Decoder | None = None
         """Likewise on the crisis phrases alone, so that the crisis hearing (asked when nothing was
-        understood) is ready at the end of speech too; it cost up to ~0.2 s there (the room's p95)."""
-        if phrases is not None and crisis is not None:
-            # No dither: its audio has the hiss already, and pocketsphinx's dither draws on one random
-            # generator for all decoders, so dithering here would change what the first decoder hears.
-            self._crisis_shadow = Decoder(fsg=str(crisis), bestpath=False, **{**common, "dither": False})
+        understood) is ready at the end of speech too; it cost up to ~0.2 s there (the room's p95).
+        It also does that hearing after the end of speech when it was not listening, so the first
+        decoder never decodes an utterance twice (which would teach its cepstral mean the same audio
+        again)."""
+        if crisis is not None:
+            self._crisis_shadow = Decoder(fsg=str(crisis), bestpath=False, **common)
         self._listening: list[Decoder] = []
         """The shadows with an utterance open (fed since `attend`, final pass not yet run); empty
         until `attend` in each utterance."""
@@ -103,7 +103,7 @@ class PocketsphinxRecognizer:
         """What the crisis shadow heard, once asked for."""
         self._in_utterance = False
         self._hiss = np.random.default_rng(1)
-        """Seeded, like the dither, so a run over the same recordings repeats exactly."""
+        """Seeded, so a run over the same recordings repeats exactly."""
         self._audio: list[bytes] = []
         """The current (or last) utterance as it came, kept for a second hearing."""
         self._heard: list[bytes] = []
@@ -147,10 +147,9 @@ class PocketsphinxRecognizer:
     def feed(self, pcm: bytes) -> None:
         heard = self._with_floor(pcm)
         self._decoder.process_raw(heard, False, False)
-        if self._shadow is not None or self._crisis_search is not None:
-            self._audio.append(pcm)
-        if self._shadow is None:
+        if not self._shadows():
             return
+        self._audio.append(pcm)
         if self._listening:
             for shadow in self._listening:
                 shadow.process_raw(heard, False, False)
@@ -160,7 +159,7 @@ class PocketsphinxRecognizer:
     def attend(self) -> None:
         """This utterance is for Lantern: start its second hearing now, alongside the first (catching
         up on the audio so far), so that it is ready when the speaker stops."""
-        if self._shadow is None or self._listening or not self._in_utterance:
+        if not self._shadows() or self._listening or not self._in_utterance:
             return
         cmn = self._decoder.get_cmn()
         for shadow in self._shadows():
@@ -221,8 +220,8 @@ class PocketsphinxRecognizer:
         Ready at once if `attend` was called during the utterance (a shadow decoder heard it, one for
         each graph); otherwise a decode at about 0.1x real time. Asked for only when the first hearing
         made no sense."""
-        graph = self._crisis_search if crisis_only else self._shadow
-        if graph is None or not self._audio or self._in_utterance:
+        decoder = self._crisis_shadow if crisis_only else self._shadow
+        if decoder is None or not self._audio or self._in_utterance:
             return None
         first = [word for word, _ in self._words[after_words:]]
         if crisis_only:
@@ -238,17 +237,12 @@ class PocketsphinxRecognizer:
         audio = b"".join(self._audio)
         if 0 < after_words <= len(self._words):
             audio = audio[self._words[after_words - 1][1] * 2:]  # int16: two bytes a sample
-        if crisis_only:
-            self._decoder.activate_search(self._crisis_search)
-            try:
-                return self._decode(self._decoder, audio, first)
-            finally:
-                self._decoder.activate_search(self._language_model)
-        self._shadow.set_cmn(self._decoder.get_cmn())
-        return self._decode(self._shadow, audio, first)
+        decoder.set_cmn(self._decoder.get_cmn())
+        return self._decode(decoder, audio, first)
 
     def _decode(self, decoder: Decoder, audio: bytes, first: list[str]) -> Transcript | None:
         """`audio` through `decoder`'s graph search, within SECOND_HEARING_MAX_SECONDS."""
+        audio = _dithered(audio)
         deadline = time.perf_counter() + SECOND_HEARING_MAX_SECONDS
         decoder.start_utt()
         for start in range(0, len(audio), _CHUNK_BYTES):
@@ -285,6 +279,14 @@ class PocketsphinxRecognizer:
 
         a, b = phones(first), phones(second)
         return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() if a and b else 0.0
+
+
+def _dithered(pcm: bytes) -> bytes:
+    """`pcm` with one in four samples raised by one, as pocketsphinx's own dither does: enough to break
+    exact digital silence. From a fresh generator each time, so a hearing depends on its audio only."""
+    samples = np.frombuffer(pcm, dtype=np.int16).astype(np.int32)
+    samples += np.random.default_rng(0).random(len(samples)) < 0.25
+    return np.clip(samples, -32768, 32767).astype(np.int16).tobytes()
 
 
 def _build(corpus: list[str], graphs: tuple[WordGraph, WordGraph], cmudict: Path,
