@@ -129,15 +129,3 @@ def test_kept_lines_outlive_the_reply_cache(monkeypatch) -> None:
         assert (tts.synthesize("Help is here. Call now.") == before).all()
     finally:
         tts.close()
-
-
-def test_an_utterance_is_unfinished_until_a_phrase_could_end(works) -> None:
-    """The endpoint waits longer while nothing Lantern knows could end here (see the pipeline)."""
-    unfinished = works.conversation.unfinished
-    assert unfinished("hey lantern", in_window=False) and unfinished("hey lantern um", in_window=False)
-    assert unfinished("hey lantern what's the", in_window=False)
-    assert unfinished("let's start our", in_window=True)
-    assert not unfinished("let's start our", in_window=False)  # chatter: not ours to wait for
-    assert not unfinished("hey lantern start a hug", in_window=False)
-    assert not unfinished("hey lantern what's the point of living", in_window=False)  # a crisis phrase ends
-    assert not unfinished("hey lantern i could use someone to talk to", in_window=False)

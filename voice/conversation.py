@@ -10,9 +10,8 @@ from dataclasses import dataclass
 
 from voice.dialog import Action, Brain
 from voice.dialogs import Dialogs
-from voice.grammar import word_bounds
 from voice.safety import Concern, SafetySpotter
-from voice.understand import GUESS_MIN_CONFIDENCE, Match, Understander, split_wake, without_fillers
+from voice.understand import GUESS_MIN_CONFIDENCE, Match, Understander, split_wake
 
 
 @dataclass(frozen=True)
@@ -35,23 +34,11 @@ class Conversation:
         self._answers = Understander(dialogs.answers)
         self._other = Understander(dialogs.other)
         self._safety = SafetySpotter(dialogs)
-        self._last_words = frozenset().union(*(word_bounds(intents).last for intents in (
-            dialogs.commands, dialogs.safety, dialogs.answers, dialogs.other)))
-        """Every word a phrase Lantern knows can end with."""
 
     def is_crisis(self, text: str, in_window: bool) -> bool:
         """Would hearing `text` take the crisis path?"""
         addressed = self._addressed(text, in_window)
         return addressed is not None and self._safety.check(addressed[1]) is Concern.SURE
-
-    def unfinished(self, text: str, in_window: bool) -> bool:
-        """Addressed to Lantern, and nothing it knows could end here: the wake phrase alone, or a last
-        word no phrase ends with ("hey lantern what's the ..."), hesitations aside."""
-        woke, rest = split_wake(text, self._wake_phrase)
-        words = without_fillers(rest).split()
-        if not words:
-            return woke
-        return (woke or in_window) and words[-1] not in self._last_words
 
     def needs_second_hearing(self, text: str, in_window: bool) -> bool:
         """Addressed to Lantern, yet not a phrase it knows exactly: worth hearing again (see

@@ -35,7 +35,7 @@ from voice.safety import Concern
 from voice.stt import Recognizer, Transcript
 from voice.timers import Timers
 from voice.tts import Synthesizer
-from voice.understand import split_wake
+from voice.understand import split_wake, without_fillers
 from voice.vad import FRAME_SECONDS, Endpointer, Step
 
 _LOGGER = logging.getLogger(__name__)
@@ -64,12 +64,11 @@ CHIME_ECHO_TAIL_SECONDS = 0.1
 ATTEND_EVERY_FRAMES = 10
 """While an utterance goes on, look this often (300 ms) for the wake phrase in the streaming transcript,
 to start the second hearing alongside the first (`Recognizer.attend`)."""
-PAUSE_UNFINISHED_MS = 700
-"""When the wake phrase has been heard and nothing after it yet, or the streaming transcript ends on a
-word no phrase ends with ("hey lantern what's the"), the utterance ends only after this much silence,
-not the usual endpoint: people pause after "hey lantern", and mid-phrase to find a word. Ended sooner
-after the wake phrase, the listening chime (and the deafness that goes with it, half duplex) fell on
-the command: said 0.3 s after the wake phrase in the natural test voice, 5 of 6 commands were lost."""
+PAUSE_AFTER_WAKE_MS = 700
+"""When the wake phrase has been heard and nothing after it yet, the utterance ends only after this much
+silence, not the usual endpoint: people pause after "hey lantern". Ended sooner, the listening chime
+(and the deafness that goes with it, half duplex) fell on the command: said 0.3 s after the wake
+phrase in the natural test voice, 5 of 6 commands were lost."""
 MAX_TIMER_WAIT_SECONDS = 60.0
 """At the end of a recording, wait (in stream time) this long at most for pending timers."""
 
@@ -150,15 +149,15 @@ class Pipeline:
                 if self._complete(partial):
                     self._endpointer.reset()
                     self._end_of_utterance(early=partial)
-                    return
-            if self._endpointer.ending:
-                # Asked at the last moment: earlier, the streaming transcript often still lacked the
-                # last word ("hey lantern volume"), and the wait delayed 42 of 750 dev replies.
-                partial = self._recognizer.partial() if partial is None else partial
-                if self._conversation.unfinished(partial, self._in_window()):
-                    self._endpointer.wait_longer(PAUSE_UNFINISHED_MS)
+                elif self._only_wake(partial):
+                    self._endpointer.wait_longer(PAUSE_AFTER_WAKE_MS)
         elif step is Step.ENDED:
             self._end_of_utterance(wake_heard=self._attending or self._heard_wake(self._recognizer.partial()))
+
+    def _only_wake(self, partial: str) -> bool:
+        """The wake phrase, and nothing after it yet (a hesitation is nothing)."""
+        woke, rest = split_wake(partial, self._config.wake.phrase)
+        return woke and not without_fillers(rest)
 
     def _heard_wake(self, partial: str) -> bool:
         """Is the utterance for Lantern, by the streaming transcript (or an open question)?"""

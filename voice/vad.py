@@ -128,11 +128,6 @@ class Endpointer:
         self._silence_needed_ms = max(self._silence_needed_ms, silence_ms)
 
     @property
-    def ending(self) -> bool:
-        """The next unvoiced frame ends the utterance (unless `wait_longer`)."""
-        return (self._silent_frames + 1) * FRAME_SECONDS * 1000 >= self._silence_needed_ms
-
-    @property
     def quiet_ms(self) -> float:
         """How long since the end of speech (`speech_end_seconds`) in the current utterance."""
         return self._quiet_frames * FRAME_SECONDS * 1000

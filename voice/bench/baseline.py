@@ -21,7 +21,7 @@ from voice.safety import Concern
 from voice.stt import Recognizer, choose_engine, vosk_model_dir
 from voice.stt_pocketsphinx import PocketsphinxRecognizer
 from voice.stt_vosk import VoskRecognizer
-from voice.understand import Match, Understander, split_wake, without_fillers
+from voice.understand import Match, Understander, split_wake
 
 
 def open_recognizer(config: Config, engine: str) -> Recognizer:
@@ -55,11 +55,6 @@ class UsualConversation:
 
     def is_crisis(self, text: str, in_window: bool) -> bool:
         return False  # never asked: the usual way has no early endpoint
-
-    def unfinished(self, text: str, in_window: bool) -> bool:
-        """Only the wake phrase alone makes the usual way wait: it knows no phrases to end with."""
-        woke, rest = split_wake(text, self._wake_phrase)
-        return woke and not without_fillers(rest)
 
     def hear(self, text: str, in_window: bool, confidence: float = 1.0,
              sounds_like_crisis: Callable[[], bool] | None = None) -> Heard:

@@ -211,9 +211,6 @@ class TimedConversation:
     def needs_second_hearing(self, *args: Any) -> bool:
         return self._timed(self.inner.needs_second_hearing, *args)
 
-    def unfinished(self, *args: Any) -> bool:
-        return self._timed(self.inner.unfinished, *args)
-
     def second_hearing(self, *args: Any) -> str | None:
         return self._timed(self.inner.second_hearing, *args)
 
