@@ -94,6 +94,8 @@ class PocketsphinxRecognizer:
         again)."""
         if crisis is not None:
             self._crisis_shadow = Decoder(fsg=str(crisis), bestpath=False, **common)
+        self._shadows = [shadow for shadow in (self._shadow, self._crisis_shadow) if shadow is not None]
+        """Both shadows that exist (fixed once built: `feed` asks on every frame)."""
         self._listening: list[Decoder] = []
         """The shadows with an utterance open (fed since `attend`, final pass not yet run); empty
         until `attend` in each utterance."""
@@ -147,7 +149,7 @@ class PocketsphinxRecognizer:
     def feed(self, pcm: bytes) -> None:
         heard = self._with_floor(pcm)
         self._decoder.process_raw(heard, False, False)
-        if not self._shadows():
+        if not self._shadows:
             return
         self._audio.append(pcm)
         if self._listening:
@@ -159,20 +161,17 @@ class PocketsphinxRecognizer:
     def attend(self) -> None:
         """This utterance is for Lantern: start its second hearing now, alongside the first (catching
         up on the audio so far), so that it is ready when the speaker stops."""
-        if not self._shadows() or self._listening or not self._in_utterance:
+        if not self._shadows or self._listening or not self._in_utterance:
             return
         cmn = self._decoder.get_cmn()
-        for shadow in self._shadows():
+        for shadow in self._shadows:
             # The running cepstral mean has learnt the room and the voice; a fresh one hears far worse.
             shadow.set_cmn(cmn)
             shadow.start_utt()
             for heard in self._heard:
                 shadow.process_raw(heard, False, False)
         self._heard = []  # fed from now on as it comes
-        self._listening = self._shadows()
-
-    def _shadows(self) -> list[Decoder]:
-        return [shadow for shadow in (self._shadow, self._crisis_shadow) if shadow is not None]
+        self._listening = list(self._shadows)
 
     def _end_shadow(self, keep: bool = True, crisis: bool = False) -> list[str] | None:
         """What one shadow (the crisis one if `crisis`) heard (`keep`), if it was listening in this
