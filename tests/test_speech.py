@@ -82,6 +82,20 @@ def test_crisis_heard_in_speech(parts, text: str) -> None:
     assert any(e.type == "speak" and expected in e.text for e in events), events
 
 
+# Crisis phrasings the recogniser could not hear as sentences while only the keywords covered them
+# (dev split; each was missed), one of them cut short as "what" (repeat) by an early endpoint.
+@pytest.mark.parametrize("text,voice,snr_db", [
+    ("what's the point in living", "espeak-us", 10.0),
+    ("what's the point of me being alive", "espeak-gb-f", None),
+    ("i'm having thoughts of suicide", "espeak-gb-f", None),
+    ("alex and the baby would be better without me", "espeak-us", None),
+    ("i've had thoughts of harming my baby", "hibari", None),
+])
+def test_crisis_phrasings_beyond_the_first_templates_heard(parts, text: str, voice: str, snr_db: float | None) -> None:
+    events = hear(parts, clip(text, voice, snr_db=snr_db))
+    assert any(e.type == "safety" for e in events), events
+
+
 def test_command_after_a_pause_needs_no_second_wake(parts) -> None:
     audio = utterance("start a hug", "hibari", default_cache_dir(), pause_seconds=1.0)
     events = hear(parts, audio)
