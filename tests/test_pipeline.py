@@ -41,6 +41,17 @@ def test_no_early_endpoint_for_an_incomplete_command(config) -> None:
     assert speak.t - speech_end.t >= config.audio.endpoint_silence_ms / 1000 - 0.031
 
 
+def test_no_early_endpoint_for_a_one_word_command(config) -> None:
+    """One word is too little to end on early: "what" (repeat) was a dip inside "what's the point of
+    living". A one-word command waits for the usual end of speech."""
+    recognizer = ScriptedRecognizer("hey lantern what", streaming="hey lantern what")
+    events = run_scripted(config, recognizer)
+    assert [e.name for e in events if e.type == "intent"] == ["repeat"]
+    speech_end = next(e for e in events if e.type == "speech_end")
+    speak = next(e for e in events if e.type == "speak")
+    assert speak.t - speech_end.t >= config.audio.endpoint_silence_ms / 1000 - 0.031
+
+
 def test_second_hearing_starts_once_the_wake_phrase_is_heard(config) -> None:
     """The recogniser is told, once, while the utterance goes on, that it is for Lantern."""
     recognizer = ScriptedRecognizer("hey lantern start a", streaming="hey lantern start a")

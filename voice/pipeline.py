@@ -172,6 +172,11 @@ class Pipeline:
         woke, rest = split_wake(partial, self._config.wake.phrase)
         if not rest or not (woke or self._in_window()):
             return False
+        # One word is too little to end on early: a short dip after "what's" in "what's the point of
+        # living" (espeak at 10 dB) ended that crisis phrase as "what" (repeat). It waits for the
+        # usual end of speech instead, ~150 ms more for the one-word commands ("stop", "louder").
+        if len(without_fillers(rest).split()) < 2:
+            return False
         # Templates only: a nearest-phrase guess is never exact, and costs ~5 ms a quiet frame.
         match = self._conversation.commands.match(rest, max_dropped=0, guess=False)
         return match is not None and match.exact
