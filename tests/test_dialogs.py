@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from voice.dialogs import RESPONSE_KEYS, load_dialogs
+from voice.grammar import normalize, word_bounds
 from voice.errors import ConfigError
 
 CONTRACT_INTENTS = {
@@ -27,6 +28,16 @@ def _edit(path: Path, old: str, new: str) -> int:
 def test_shipped_dialogs_have_the_contract(works) -> None:
     assert set(works.dialogs.commands.intents) == CONTRACT_INTENTS
     assert set(works.dialogs.responses.variants) == set(RESPONSE_KEYS)
+
+
+def test_every_sure_crisis_keyword_can_be_heard(works) -> None:
+    """The recogniser is built from the templates, not the keywords: a keyword whose words never follow
+    each other in a crisis template is one it cannot hear (as "what's the point of living" was, until
+    the templates had it), so it catches nothing spoken."""
+    crisis = word_bounds(works.dialogs.safety)
+    unheard = [k for k in works.dialogs.keywords.sure
+               if not all(pair in crisis.pairs for pair in zip(normalize(k).split(), normalize(k).split()[1:]))]
+    assert not unheard
 
 
 def test_unknown_placeholder_names_line(project_copy: Path) -> None:
