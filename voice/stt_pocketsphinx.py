@@ -43,12 +43,14 @@ the audio as it came: there the graph search, which must end on a whole phrase, 
 The shadow (`attend`) gets the hiss: it starts in the pre-roll's silence, where the raw audio misled
 it (3 of 4 probes right with the hiss, 2 without)."""
 FREQUENCY_WARP = 1.1
-"""The front end's inverse-linear frequency warp for Lantern's decoders (every hearing of a voice must
-see the same features). Dev split, 880 commands in each condition (8 phrasings an intent): clean
-espeak-gb-f 140 -> 145 of 176, espeak-us 164 -> 167, hibari 175 -> 175; 10 dB espeak-us 155 -> 160,
-hibari 156 -> 163. With crisis, chatter and out-of-domain clips too (1 915 clips): crisis 570 -> 574 of
-585, chatter 564 of 565 either way, out-of-domain declined 471 -> 466 of 515. 1.2 helped espeak-gb-f clean (147) but lost in noise (313 of 352); 0.9 lost (134).
-The usual way in the benchmark keeps pocketsphinx's default (none)."""
+"""The front end's inverse-linear frequency warp for Lantern's decoders (all of them, so that every
+hearing of a voice sees the same features). Why it helps is not known; it helped the natural voice in
+noise as well as the robotic ones. Dev split, 176 commands per voice and condition (8 phrasings an
+intent): clean espeak-gb-f 140 -> 145, espeak-us 164 -> 167, hibari 175 -> 175; 10 dB espeak-us
+155 -> 160, hibari 156 -> 163. 1.2 did 147 on espeak-gb-f clean but lost in noise (313 of 352); 0.9
+lost (134). With crisis, chatter and out-of-domain clips too (1 915 clips): crisis 570 -> 574 of 585,
+chatter 564 of 565 either way, out-of-domain declined 471 -> 466 of 515. The usual way in the
+benchmark keeps pocketsphinx's default (none)."""
 LM_DISCOUNT = 0.02
 """Backoff mass: small, so the model strongly prefers whole template phrases (lm.py's 0.5 is too loose)."""
 
