@@ -57,7 +57,10 @@ def test_issue_examples_match_templates_exactly(commands: Understander, intent: 
 
 @pytest.mark.parametrize("intent,text", [(i, t) for i, ts in DEV.intents.items() for t in ts])
 def test_dev_phrasings(commands: Understander, intent: str, text: str) -> None:
-    match = commands.match(text)
+    # By the templates (a stray word or two left out), not by the nearest-phrase guess: the recogniser
+    # rarely believes a transcript enough for a guess (GUESS_MIN_CONFIDENCE), so a dev phrasing only
+    # the guess understands is one Lantern seldom acts on when it is spoken.
+    match = commands.match(text, guess=False)
     assert match is not None and match.intent == intent
 
 
