@@ -186,12 +186,13 @@ def _template_strings(root: yaml.Node) -> list[tuple[str, int]]:
 
 def _check_references(path: Path, root: yaml.Node, intents: Intents) -> None:
     """Every {list} and <rule> named in a template exists."""
+    lines = {text: line for text, line in reversed(_template_strings(root))}  # the first line, if repeated
     for intent in intents.intents.values():
         for data in intent.data:
             rules = {**intents.expansion_rules, **data.expansion_rules}
             for sentence in data.sentences:
                 text = sentence.text or ""
-                line = _line_of_text(root, text)
+                line = lines.get(text)
                 for list_name in sentence.list_names(rules):
                     if list_name not in intents.slot_lists:
                         raise ConfigError(Where(path, line), f"template uses list {{{list_name}}}, which is not defined under lists:")
@@ -212,13 +213,6 @@ def _rule_names(text: str) -> list[str]:
         names.append(text[start + 1:end])
         start = text.find("<", end)
     return names
-
-
-def _line_of_text(root: yaml.Node, text: str) -> int | None:
-    for value, line in _template_strings(root):
-        if value == text:
-            return line
-    return None
 
 
 def _keywords(path: Path, loaded: tuple[Any, yaml.Node]) -> SafetyKeywords:
