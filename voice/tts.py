@@ -25,6 +25,8 @@ from voice.errors import LanternError
 
 _LOGGER = logging.getLogger(__name__)
 CACHE_ENTRIES = 128
+RENDER_TIMEOUT_SECONDS = 20.0
+"""espeak-ng renders a sentence in well under a second; this long means it is stuck."""
 
 
 class Synthesizer:
@@ -40,6 +42,12 @@ class Synthesizer:
         self._engine.setProperty("rate", rate_wpm)
         self._set_voice(voice)
         self._engine.setProperty("volume", 1.0)  # volume is applied by the sink
+        # pyttsx3's espeak driver can return from runAndWait while espeak, in its own thread, is still
+        # rendering (its loop ends on the first pass): 1 reply in 4 to 8 `lantern listen` runs was lost
+        # ("rendered nothing"), the file written after the check. The driver says "finished-utterance"
+        # once the file is written; we wait for that.
+        self._rendered = threading.Event()
+        self._engine.connect("finished-utterance", lambda **_: self._rendered.set())
         self._dir = Path(tempfile.mkdtemp(prefix="lantern-tts-"))  # private (0700) scratch space
         weakref.finalize(self, shutil.rmtree, self._dir, True)  # removed even if close() is never called
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -79,10 +87,12 @@ class Synthesizer:
                 self._cache.move_to_end(text)
                 return cached
             path = self._dir / "say.wav"
+            self._rendered.clear()
             with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved to ..."
                 self._engine.save_to_file(text, str(path))
                 self._engine.runAndWait()
-            if not path.exists():
+                finished = self._rendered.wait(RENDER_TIMEOUT_SECONDS)
+            if not finished or not path.exists():
                 raise LanternError(f"espeak-ng rendered nothing for {text!r}")
             audio = read_wav(path)
             path.unlink(missing_ok=True)
