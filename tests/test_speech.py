@@ -131,3 +131,24 @@ def test_a_pause_after_the_wake_phrase_is_not_the_end(parts, pause: float, comma
     assert first_intent(events) == intent
     assert [e.type for e in events].count("speech_start") == 1
 
+
+
+@pytest.fixture(scope="module")
+def fresh_parts(config):
+    """A recogniser of its own, so that resetting what it learnt leaves the other tests' alone."""
+    works = build_brain(config)
+    return config, create_recognizer(config, works.dialogs), Synthesizer(config.tts.rate_wpm, config.tts.voice)
+
+
+@pytest.mark.parametrize("text,voice,intent", [
+    ("give us an idea", "espeak-gb-f", "shared_idea"), ("help me breathe", "espeak-gb-f", "breathing"),
+    ("what's next", "espeak-gb-f", "whats_next"), ("delete everything", "espeak-gb-f", "forget"),
+])
+def test_first_utterance_after_start_up_is_heard(fresh_parts, text: str, voice: str, intent: str) -> None:
+    """The running cepstral mean learns only when an utterance ends, so the first one after start-up is
+    heard with the starting mean alone. From pocketsphinx's own (40,3,-1,...) the pipeline understood
+    27 of the 66 issue examples said first in three voices ("hey lantern" came out as "can you lantern");
+    from Lantern's, 50. These four were heard in 1 or 2 of 4 tries (the hiss under the audio differing)
+    from pocketsphinx's start, and in 4 of 4 from Lantern's."""
+    fresh_parts[1].reset_adaptation()
+    assert first_intent(hear(fresh_parts, clip(text, voice))) == intent
