@@ -240,6 +240,37 @@ def test_hearings_after_the_end_of_speech_leave_later_utterances_as_they_were(co
     assert heard[0] == heard[1]
 
 
+def test_after_reset_adaptation_an_utterance_is_heard_as_by_a_new_recogniser(config, monkeypatch) -> None:
+    """The benchmark resets the recogniser before each batch of clips; each worker runs whichever batch
+    comes next. Everything the hearing depends on must start over, or a batch hears differently by
+    which batches its worker ran before (the hiss's generator once ran on)."""
+    from voice.bench.speech import default_cache_dir, utterance
+    from voice.stt import create_recognizer
+
+    monkeypatch.setattr(stt_pocketsphinx, "SECOND_HEARING_MAX_SECONDS", 10.0)
+    works = build_brain(config)
+    before = utterance("today has been rough", "espeak-gb-f", default_cache_dir()).tobytes()
+    audio = utterance("could you help us start a conversation", "espeak-us", default_cache_dir()).tobytes()
+
+    def hear(recognizer: stt_pocketsphinx.PocketsphinxRecognizer) -> tuple:
+        recognizer.start()
+        recognizer.feed(audio[:len(audio) // 2])
+        recognizer.attend()
+        recognizer.feed(audio[len(audio) // 2:])
+        final = recognizer.finish()
+        return final, recognizer._words, recognizer.second_opinion(after_words=2), recognizer._decoder.get_cmn()
+
+    used = create_recognizer(config, works.dialogs)
+    for _ in range(2):
+        used.start()
+        used.feed(before)
+        used.attend()
+        used.finish()
+        used.second_opinion(after_words=2)
+    used.reset_adaptation()
+    assert hear(used) == hear(create_recognizer(config, works.dialogs))
+
+
 def test_a_shadow_hearing_loses_a_stray_word_before_the_wake_phrase(config) -> None:
     """The graphs have no "um" before "hey lantern": what follows the wake phrase is still the phrase."""
     from voice.stt import create_recognizer
