@@ -48,4 +48,4 @@ def _sample_cache(config: Config, dialogs: Dialogs) -> Path:
     """Where the nearest-phrase sample is cached: named after the dialogs, the names and the sampling."""
     key = cache_key(dialogs.source_key(), ",".join(config.household.partners).lower(), GRAMMAR_VERSION,
                     str(FUZZY_SAMPLES_PER_INTENT))
-    return cache_dir() / f"nearest-{key}.tsv"
+    return cache_dir() / f"nearest-{key}.npz"

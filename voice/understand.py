@@ -107,26 +107,50 @@ class Understander:
         return None
 
 
-def _read_sample(cache: Path | None) -> list[tuple[str, str]] | None:
+_INDEX_KEYS = ("vocab", "names", "words", "lengths", "labels")
+
+
+def _index(sample: list[tuple[str, str]]) -> dict[str, np.ndarray]:
+    """The sample as arrays: each phrase as its few word indices, all in one flat array (sparse: a
+    dense phrase-by-word table took 50 MB, and a Python set or numpy array per phrase most of 100 MB
+    at this size), with its length and its intent's index."""
+    vocab: dict[str, int] = {}
+    names: dict[str, int] = {}
+    flat: list[int] = []
+    lengths: list[int] = []
+    labels: list[int] = []
+    for name, phrase in sample:
+        row = sorted({vocab.setdefault(word, len(vocab)) for word in phrase.split()})
+        flat.extend(row)
+        lengths.append(len(row))
+        labels.append(names.setdefault(name, len(names)))
+    return {"vocab": np.array(list(vocab)), "names": np.array(list(names)), "words": np.array(flat, dtype=np.int32),
+            "lengths": np.array(lengths, dtype=np.int64), "labels": np.array(labels, dtype=np.int16)}
+
+
+def _read_index(cache: Path | None) -> dict[str, np.ndarray] | None:
+    """The cached index, or None if there is none or it is damaged (then it is sampled again)."""
     if cache is None or not cache.exists():
         return None
     try:
-        with open(cache, encoding="utf-8") as fh:
-            rows = [tuple(line.rstrip("\n").split("\t")) for line in fh]
-    except OSError:
+        with np.load(cache, allow_pickle=False) as data:
+            index = {key: data[key] for key in _INDEX_KEYS}
+    except Exception:  # unreadable, not an index, or cut short (zip, pickle and key errors alike)
         return None
-    # Every row an intent and a phrase of at least one word, or the file is sampled again.
-    whole = rows and all(len(row) == 2 and row[1].split() for row in rows)
-    return rows if whole else None  # type: ignore[return-value]
+    words, lengths, labels = index["words"], index["lengths"], index["labels"]
+    whole = (len(lengths) > 0 and len(lengths) == len(labels) and int(lengths.sum()) == len(words)
+             and (lengths > 0).all() and len(words) > 0 and 0 <= words.min() and words.max() < len(index["vocab"])
+             and 0 <= labels.min() and labels.max() < len(index["names"]))
+    return index if whole else None
 
 
-def _write_sample(cache: Path | None, sample: list[tuple[str, str]]) -> None:
+def _write_index(cache: Path | None, index: dict[str, np.ndarray]) -> None:
     if cache is None:
         return
-    tmp = cache.with_name(cache.name + ".tmp")
-    tmp.write_text("".join(f"{name}\t{phrase}\n" for name, phrase in sample), encoding="utf-8")
+    tmp = cache.with_name(cache.name + ".tmp.npz")
+    np.savez(tmp, **index)
     tmp.chmod(0o600)
-    os.replace(tmp, cache)  # atomic: a crash never leaves half a sample behind
+    os.replace(tmp, cache)  # atomic: a crash never leaves half an index behind
 
 
 class NearestPhrase:
@@ -140,36 +164,25 @@ class NearestPhrase:
 
     def __init__(self, intents: Intents, samples_per_intent: int = FUZZY_SAMPLES_PER_INTENT, seed: int = 1,
                  cache: Path | None = None):
-        sample = _read_sample(cache)
-        if sample is None:
-            # Sampling takes most of a second at start-up: done once per set of templates, then cached.
+        index = _read_index(cache)
+        if index is None:
+            # Sampling and indexing take most of a second at start-up: done once per set of templates,
+            # then cached (loading the arrays takes a few milliseconds).
             sampler = PhraseSampler(intents, seed=seed)
-            sample = [(name, phrase) for name in intents.intents for phrase in sampler.sample(name, samples_per_intent)]
-            _write_sample(cache, sample)
-        # Each phrase as its few word indices, all in one flat array (sparse): a dense phrase-by-word
-        # table took 50 MB, and a Python set or numpy array per phrase most of 100 MB at this size.
-        self._vocab: dict[str, int] = {}
-        names: dict[str, int] = {}
-        flat: list[int] = []
-        lengths: list[int] = []
-        labels: list[int] = []
-        for name, phrase in sample:
-            row = sorted({self._vocab.setdefault(word, len(self._vocab)) for word in phrase.split()})
-            flat.extend(row)
-            lengths.append(len(row))
-            labels.append(names.setdefault(name, len(names)))
-        del sample
-        self._words = np.array(flat, dtype=np.int32)
-        del flat
-        counts = np.array(lengths, dtype=np.int64)
+            index = _index([(name, phrase) for name in intents.intents
+                            for phrase in sampler.sample(name, samples_per_intent)])
+            _write_index(cache, index)
+        self._vocab: dict[str, int] = {str(word): i for i, word in enumerate(index["vocab"])}
+        self._words = index["words"]
+        counts = index["lengths"]
         self._starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
         present = np.bincount(self._words, minlength=len(self._vocab))
-        self._idf = np.log(len(lengths) / present).astype(np.float32)
+        self._idf = np.log(len(counts) / present).astype(np.float32)
         weights = self._idf[self._words]
         norms = np.sqrt(np.add.reduceat(weights ** 2, self._starts))
         self._weights = weights / np.repeat(np.where(norms > 0, norms, 1.0), counts).astype(np.float32)
-        self._names = list(names)
-        self._labels = np.array(labels, dtype=np.int16)
+        self._names = [str(name) for name in index["names"]]
+        self._labels = index["labels"]
         self._unknown_weight = float(self._idf.max())
 
     def match(self, text: str) -> Match | None:
