@@ -25,10 +25,14 @@ CHATTER = DEV.chatter[:8]
 CRISIS = ["I want to hurt myself", "I don't want to be here anymore", "I might hurt the baby", *DEV.crisis[:5]]
 
 
-@pytest.fixture(scope="module")
-def parts(config):
+def _new_parts(config):
     works = build_brain(config)
     return config, create_recognizer(config, works.dialogs), Synthesizer(config.tts.rate_wpm, config.tts.voice)
+
+
+@pytest.fixture(scope="module")
+def parts(config):
+    return _new_parts(config)
 
 
 def hear(parts, audio) -> list[Event]:
@@ -132,12 +136,10 @@ def test_a_pause_after_the_wake_phrase_is_not_the_end(parts, pause: float, comma
     assert [e.type for e in events].count("speech_start") == 1
 
 
-
 @pytest.fixture(scope="module")
 def fresh_parts(config):
     """A recogniser of its own, so that resetting what it learnt leaves the other tests' alone."""
-    works = build_brain(config)
-    return config, create_recognizer(config, works.dialogs), Synthesizer(config.tts.rate_wpm, config.tts.voice)
+    return _new_parts(config)
 
 
 @pytest.mark.parametrize("text,voice,intent", [

@@ -139,7 +139,7 @@ def _read_index(cache: Path | None) -> dict[str, np.ndarray] | None:
         return None
     words, lengths, labels = index["words"], index["lengths"], index["labels"]
     whole = (len(lengths) > 0 and len(lengths) == len(labels) and int(lengths.sum()) == len(words)
-             and (lengths > 0).all() and len(words) > 0 and 0 <= words.min() and words.max() < len(index["vocab"])
+             and (lengths > 0).all() and 0 <= words.min() and words.max() < len(index["vocab"])
              and 0 <= labels.min() and labels.max() < len(index["names"]))
     return index if whole else None
 
